@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from abc import ABC, abstractmethod
+import secrets
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -77,7 +78,10 @@ class Grant:
     """A token the emulator accepts: who it belongs to and what it may do."""
 
     user: str
-    scopes: set[str] = field(default_factory=set)
+    scopes: set[str] | None = None  # None: every scope
+
+    def allows(self, scope: str | None) -> bool:
+        return scope is None or self.scopes is None or scope in self.scopes
 
 
 class EmulatorError(Exception):
@@ -109,6 +113,11 @@ class Emulator(ABC):
     def routes(self) -> list[BaseRoute]:
         """The service's endpoints."""
 
+    @abstractmethod
+    def settings_overrides(self) -> dict[str, str]:
+        """ATOM settings that point the connector at this emulator,
+        e.g. {"github_base_url": self.url}."""
+
     def error_body(self, status: int, message: str, **extra: Any) -> Any:
         """The JSON body the real service sends with an error status."""
         return {"message": message, **extra}
@@ -135,7 +144,17 @@ class Emulator(ABC):
     # --- tokens ------------------------------------------------------------------------
 
     def grant(self, token: str, user: str, scopes: set[str] | None = None) -> None:
-        self.grants[token] = Grant(user=user, scopes=set(scopes or ()))
+        """Accept `token` as `user`; `scopes` None grants every scope."""
+        self.grants[token] = Grant(user=user, scopes=None if scopes is None else set(scopes))
+
+    def issue_token(
+        self, user: str = "sandbox-user", scopes: set[str] | None = None
+    ) -> dict[str, Any]:
+        """A fresh token for `user`, as the connector's credentials:
+        {"access_token": …, "extra": {…}}. Subclasses add service specifics to `extra`."""
+        token = f"{self.name}-{secrets.token_hex(12)}"
+        self.grant(token, user, scopes)
+        return {"access_token": token, "extra": {}}
 
     def revoke(self, token: str) -> None:
         self.grants.pop(token, None)
@@ -150,7 +169,7 @@ class Emulator(ABC):
         grant = self.grants.get(token)
         if grant is None:
             raise EmulatorError(401, "Bad credentials")
-        if scope and scope not in grant.scopes:
+        if not grant.allows(scope):
             raise EmulatorError(403, f"The token is missing the required scope {scope!r}")
         return grant
 
@@ -206,8 +225,13 @@ class Emulator(ABC):
             return await self.app(scope, replay, send)
         if fault.kind == "drop":
             await self.app(scope, replay, _discard)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"1000")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1000")],
+                }
+            )
             return None
         headers = dict(fault.headers)
         if fault.retry_after is not None:

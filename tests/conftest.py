@@ -35,7 +35,7 @@ def postgres_url() -> Iterator[str]:
     name = f"atom_test_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}"
         if os.environ.get("CI"):
             pytest.fail(message)
