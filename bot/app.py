@@ -1,0 +1,38 @@
+"""build_app: the Bolt app with every listener and middleware, pointed at a Slack Web API
+base URL from settings (the sandbox emulator in tests and `atom shell`)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.listeners import commands, messages
+from bot.middleware import install_middleware
+from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+
+
+def _secret(value: object) -> str | None:
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+def build_app(services: BotServices) -> AsyncApp:
+    settings = services.settings
+    api_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else (settings.slack_api_url + "/")
+    )
+    client = AsyncWebClient(token=_secret(settings.slack_bot_token), base_url=api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=_secret(settings.slack_signing_secret),
+        logger=logging.getLogger("atom.bolt"),
+    )
+    install_middleware(app, services)
+    commands.register(app)
+    messages.register(app)
+    return app
