@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 COMMAND_MODULES = [
     # each module has `register(subparsers)`; a subcommand sets `handler=fn(args) -> int`
+    "cli.app_commands",
 ]
 
 

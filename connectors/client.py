@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -155,12 +156,15 @@ class ServiceHttp:
         *,
         idempotent: bool,
         authenticated: bool = True,
+        allow_status: Collection[int] = (),
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request and return a 2xx/3xx response, or raise a ConnectorError.
 
         `path` is relative to the base URL (or absolute, e.g. a Dropbox content URL);
-        `kwargs` go to httpx (params, json, content, data, files, headers).
+        `allow_status` lists error statuses to return instead of raising (e.g. 410 Gone
+        on a repeated delete); `kwargs` go to httpx (params, json, content, data, files,
+        headers).
         """
         breaker = self.pool.breaker(self.service)
         credentials = await self._credentials() if authenticated else None
@@ -193,7 +197,11 @@ class ServiceHttp:
                     refreshed = True
                     credentials = await self._refresh(credentials)
                     continue
-                error = self._classify(response, idempotent)
+                error = (
+                    None
+                    if response.status_code in allow_status
+                    else self._classify(response, idempotent)
+                )
                 if error is None:
                     breaker.record_success()
                     return response

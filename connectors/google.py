@@ -10,13 +10,15 @@ Google's REST APIs answer errors as
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import BeforeValidator
 
 from connectors.base import OAuth2Auth, read_error_message
 
@@ -63,6 +65,21 @@ def read_google_error(response: httpx.Response) -> str:
         kind = first.get("locationType") or "field"
         return f"{message} ({kind} {first['location']})"
     return message
+
+
+_ADDRESS_ITEM = re.compile(r'(?:"[^"]*"|[^,])+')
+
+
+def _split_addresses(value: Any) -> Any:
+    """Accept "a@x.com, Bo <b@y.org>" as well as a list: templates render to strings.
+    Commas inside quoted display names ("Doe, Jo" <jo@x.com>) do not split."""
+    if isinstance(value, str):
+        return [part.strip() for part in _ADDRESS_ITEM.findall(value) if part.strip()]
+    return value
+
+
+AddressList = Annotated[list[str], BeforeValidator(_split_addresses)]
+"""E-mail addresses, given as a list or as one comma-separated string."""
 
 
 def segment(value: str) -> str:

@@ -1,0 +1,106 @@
+"""`atom run`, `atom shell`, `atom db upgrade`: start ATOM, or chat with it in the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from core.db import is_sqlite
+from core.logging import configure_logging
+from core.settings import Settings
+from migrations.runner import upgrade
+
+log = logging.getLogger("atom")
+
+NO_TOKENS = (
+    "No Slack tokens are set, so ATOM is starting in the sandbox: a local Slack workspace "
+    "where you are Alice.\nTo connect to a real workspace set SLACK_BOT_TOKEN and "
+    "SLACK_APP_TOKEN (Socket Mode) or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP) — see "
+    "README.md.\n"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="start ATOM (Slack bot + web app)")
+    run.set_defaults(handler=command_run)
+
+    shell = subparsers.add_parser("shell", help="chat with ATOM in the terminal (sandbox)")
+    shell.set_defaults(handler=command_shell)
+
+    db = subparsers.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations (Alembic)")
+    db_upgrade.add_argument("--revision", default="head")
+    db_upgrade.set_defaults(handler=command_db_upgrade)
+
+
+def command_db_upgrade(args: argparse.Namespace) -> int:
+    settings = Settings()
+    upgrade(settings.database_url, args.revision)
+    print(f"database is at revision {args.revision}")
+    return 0
+
+
+def command_run(_args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.slack_bot_token and settings.slack_app_token:
+        asyncio.run(_serve(settings, socket_mode=True))
+    elif settings.slack_bot_token and settings.slack_signing_secret:
+        asyncio.run(_serve(settings, socket_mode=False))
+    else:
+        sys.stdout.write(NO_TOKENS)
+        return command_shell(_args)
+    return 0
+
+
+def command_shell(_args: argparse.Namespace) -> int:
+    settings = _sandbox_settings(Settings())
+    configure_logging("WARNING", json_output=False)
+    asyncio.run(_shell(settings))
+    return 0
+
+
+def _sandbox_settings(settings: Settings) -> Settings:
+    """The sandbox keeps its own SQLite file, apart from a real workspace's data."""
+    database = Path(settings.data_dir) / "sandbox.db"
+    return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{database}"})
+
+
+async def _migrate_if_embedded(settings: Settings) -> None:
+    if is_sqlite(settings.database_url):
+        await asyncio.to_thread(upgrade, settings.database_url)
+
+
+async def _shell(settings: Settings) -> None:
+    from cli.sandbox_session import sandbox_session
+    from cli.shell import Shell
+
+    await _migrate_if_embedded(settings)
+    async with sandbox_session(settings) as session:
+        await Shell(session).run()
+
+
+async def _serve(settings: Settings, socket_mode: bool) -> None:
+    from cli.runtime import open_runtime
+    from oauth_app.server import WebServer
+
+    await _migrate_if_embedded(settings)
+    async with open_runtime(settings) as runtime:
+        server = WebServer(runtime.web, settings.http_host, settings.http_port)
+        await server.start()
+        log.info("web app listening on %s", server.url)
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(
+                runtime.bolt, settings.slack_app_token.get_secret_value())
+            await handler.connect_async()
+            log.info("connected to Slack over Socket Mode")
+        else:
+            log.info("serving Slack events at %s/slack/events", settings.public_url)
+        await server.serve_forever()
