@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from cli.errors import CommandError
 from core.db import is_sqlite
 from core.logging import configure_logging
 from core.settings import Settings
@@ -26,6 +27,14 @@ NO_TOKENS = (
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="start ATOM (Slack bot + web app)")
     run.set_defaults(handler=command_run)
+
+    web = subparsers.add_parser(
+        "web", help="serve the web app only (OAuth, webhooks, Slack HTTP endpoint, health)"
+    )
+    web.set_defaults(handler=command_web)
+
+    bot = subparsers.add_parser("bot", help="connect the bot to Slack over Socket Mode only")
+    bot.set_defaults(handler=command_bot)
 
     shell = subparsers.add_parser("shell", help="chat with ATOM in the terminal (sandbox)")
     shell.set_defaults(handler=command_shell)
@@ -48,12 +57,31 @@ def command_run(_args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     if settings.slack_bot_token and settings.slack_app_token:
-        asyncio.run(_serve(settings, socket_mode=True))
+        asyncio.run(_serve(settings, web=True, socket_mode=True))
     elif settings.slack_bot_token and settings.slack_signing_secret:
-        asyncio.run(_serve(settings, socket_mode=False))
+        asyncio.run(_serve(settings, web=True, socket_mode=False))
     else:
         sys.stdout.write(NO_TOKENS)
         return command_shell(_args)
+    return 0
+
+
+def command_web(_args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(_serve(settings, web=True, socket_mode=False))
+    return 0
+
+
+def command_bot(_args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not (settings.slack_bot_token and settings.slack_app_token):
+        raise CommandError(
+            "`atom bot` connects over Socket Mode and needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
+            "(an xapp- token with connections:write). For HTTP mode run `atom web` instead."
+        )
+    asyncio.run(_serve(settings, web=False, socket_mode=True))
     return 0
 
 
@@ -84,23 +112,27 @@ async def _shell(settings: Settings) -> None:
         await Shell(session).run()
 
 
-async def _serve(settings: Settings, socket_mode: bool) -> None:
+async def _serve(settings: Settings, web: bool, socket_mode: bool) -> None:
+    """Serve the web app and/or hold a Socket Mode connection until interrupted."""
     from cli.runtime import open_runtime
     from oauth_app.server import WebServer
 
     await _migrate_if_embedded(settings)
     async with open_runtime(settings) as runtime:
         server = WebServer(runtime.web, settings.http_host, settings.http_port)
-        await server.start()
-        log.info("web app listening on %s", server.url)
+        if web:
+            await server.start()
+            log.info("web app listening on %s", server.url)
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(
-                runtime.bolt, settings.slack_app_token.get_secret_value())
+                runtime.bolt, settings.slack_app_token.get_secret_value()
+            )
             await handler.connect_async()
             log.info("connected to Slack over Socket Mode")
+        if web:
+            await server.serve_forever()
         else:
-            log.info("serving Slack events at %s/slack/events", settings.public_url)
-        await server.serve_forever()
+            await asyncio.Event().wait()

@@ -8,18 +8,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from cli.errors import CommandError
+
 COMMAND_MODULES = [
     # each module has `register(subparsers)`; a subcommand sets `handler=fn(args) -> int`
     "cli.app_commands",
 ]
-
-
-class CommandError(Exception):
-    """A failure to report as `error: <message>` with `exit_code` (no traceback)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,9 +38,14 @@ async def read_stdin(prompt: str) -> str | None:
 
 
 class Shell:
-    def __init__(self, session: SandboxSession, read_line: ReadLine = read_stdin,
-                 write: Write = print, quiet_seconds: float = 0.4,
-                 first_reply_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        session: SandboxSession,
+        read_line: ReadLine = read_stdin,
+        write: Write = print,
+        quiet_seconds: float = 0.4,
+        first_reply_seconds: float = 10.0,
+    ) -> None:
         self.session = session
         self.slack = session.slack
         self.harness = session.harness
@@ -75,8 +80,9 @@ class Shell:
             command, _, text = line.partition(" ")
             await self.harness.command(text, command=command)
         elif line.startswith(">"):
-            thread = self.last_message.thread_ts or self.last_message.ts if self.last_message \
-                else None
+            thread = (
+                self.last_message.thread_ts or self.last_message.ts if self.last_message else None
+            )
             await self.harness.dm(line[1:].strip(), thread_ts=thread)
         else:
             await self.harness.dm(line)
@@ -113,10 +119,18 @@ class Shell:
     async def show(self, item: Posted) -> None:
         data = item.data
         if item.kind in {"message", "update", "ephemeral"}:
-            message = BotMessage(item.kind, data["channel"], data["ts"], data.get("text", ""),
-                                 data.get("blocks") or [], data.get("user"), data)
-            label = {"message": "atom", "update": "atom (updated)",
-                     "ephemeral": "atom (only you)"}[item.kind]
+            message = BotMessage(
+                item.kind,
+                data["channel"],
+                data["ts"],
+                data.get("text", ""),
+                data.get("blocks") or [],
+                data.get("user"),
+                data,
+            )
+            label = {"message": "atom", "update": "atom (updated)", "ephemeral": "atom (only you)"}[
+                item.kind
+            ]
             self.write(f"{label}> {render(message.text, message.blocks)}")
             self.last_message = message
             if buttons(message.blocks):
@@ -143,8 +157,10 @@ class Shell:
         delivery = await self.harness.submit(view, values)
         errors = (delivery.json() or {}).get("errors") if delivery.body else None
         if errors:
-            self.write("The form has problems:\n" + "\n".join(
-                f"  {field}: {problem}" for field, problem in errors.items()))
+            self.write(
+                "The form has problems:\n"
+                + "\n".join(f"  {field}: {problem}" for field, problem in errors.items())
+            )
             await self.fill_modal(view)
 
 
@@ -152,4 +168,3 @@ def _blocks_of(target: BotMessage | dict[str, Any] | None) -> list[dict[str, Any
     if isinstance(target, BotMessage):
         return target.blocks
     return (target or {}).get("blocks", [])
-

@@ -1,0 +1,294 @@
+"""Google Drive: upload files, create folders, share; trigger on new files (polled).
+
+API: https://developers.google.com/workspace/drive/api/reference/rest/v3 — the base
+URL setting is the API host (`https://www.googleapis.com`): metadata calls go to
+`/drive/v3/…`, content to `/upload/drive/v3/files`.
+
+Actions use the `drive.file` scope, so they reach the files ATOM created (or the user
+opened with it). Watching a folder for new files needs to see other people's files too,
+so `file_created` asks for `drive.metadata.readonly`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+import secrets
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from connectors.base import ActionContext, Connector, EventItem, InvalidInput, PollResult
+from connectors.google import (
+    DRIVE_FILE,
+    DRIVE_METADATA_READONLY,
+    GOOGLE_OAUTH,
+    MAX_POLL_PAGES,
+    TimeCursor,
+    list_pages,
+    parse_rfc3339,
+    read_google_error,
+    rfc3339,
+    segment,
+)
+
+connector = Connector(
+    name="google_drive",
+    title="Google Drive",
+    description="Upload files, create folders and share them in Google Drive; react to new files.",
+    auth=GOOGLE_OAUTH,
+    base_url_setting="google_drive_base_url",
+    read_error=read_google_error,
+)
+
+FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
+FILE_FIELDS = "id,name,mimeType,webViewLink,parents,createdTime"
+MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for uploadType=multipart
+LIST_PAGE_SIZE = 100
+
+
+# --- models --------------------------------------------------------------------------
+
+
+class UploadFileInput(BaseModel):
+    name: str = Field(min_length=1, description="File name, e.g. report.csv.")
+    content: str | None = Field(None, description="Text content (stored as UTF-8).")
+    content_base64: str | None = Field(
+        None, description="Binary content, base64-encoded (instead of `content`)."
+    )
+    mime_type: str | None = Field(
+        None, description="MIME type; guessed from the name when omitted."
+    )
+    folder_id: str | None = Field(None, description="Parent folder id (default: My Drive).")
+    description: str | None = Field(None, description="A short description of the file.")
+
+    @model_validator(mode="after")
+    def _one_content(self) -> UploadFileInput:
+        if (self.content is None) == (self.content_base64 is None):
+            raise ValueError("give exactly one of content or content_base64")
+        return self
+
+    @field_validator("content_base64")
+    @classmethod
+    def _decodable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValueError("content_base64 is not valid base64") from exc
+        return value
+
+    def data(self) -> bytes:
+        if self.content_base64 is not None:
+            return base64.b64decode(self.content_base64)
+        return (self.content or "").encode("utf-8")
+
+    def media_type(self) -> str:
+        if self.mime_type:
+            return self.mime_type
+        guessed = mimetypes.guess_type(self.name)[0]
+        if guessed:
+            return guessed
+        return "text/plain" if self.content is not None else "application/octet-stream"
+
+
+class CreateFolderInput(BaseModel):
+    name: str = Field(min_length=1, description="Folder name.")
+    parent_id: str | None = Field(None, description="Parent folder id (default: My Drive).")
+
+
+class FileOutput(BaseModel):
+    id: str
+    name: str
+    mime_type: str = ""
+    url: str = Field("", description="Link that opens the file or folder in Drive.")
+    parents: list[str] = Field(default_factory=list, description="Parent folder ids.")
+    is_folder: bool = False
+    created_time: datetime | None = None
+
+
+class ShareFileInput(BaseModel):
+    file_id: str = Field(min_length=1, description="Id of the file or folder to share.")
+    role: Literal["reader", "commenter", "writer"] = Field(
+        "reader", description="What the grantee may do."
+    )
+    type: Literal["user", "group", "anyone"] = Field(
+        "user", description="user/group: one address; anyone: everyone with the link."
+    )
+    email: str | None = Field(None, description="The user's or group's e-mail address.")
+    notify: bool = Field(True, description="E-mail the user or group about the share.")
+    message: str | None = Field(None, description="A note to include in that e-mail.")
+
+    @model_validator(mode="after")
+    def _email_matches_type(self) -> ShareFileInput:
+        if self.type == "anyone" and self.email:
+            raise ValueError("email is only for type user or group, not anyone")
+        if self.type != "anyone" and not self.email:
+            raise ValueError(f"sharing with a {self.type} needs its email")
+        return self
+
+
+class ShareOutput(BaseModel):
+    permission_id: str
+    file_id: str
+    role: str
+    type: str
+    email: str | None = None
+
+
+class FileCreatedConfig(BaseModel):
+    folder_id: str | None = Field(
+        None, description="Only files created directly in this folder (default: anywhere)."
+    )
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def file_output(item: dict[str, Any]) -> FileOutput:
+    return FileOutput(
+        id=item["id"],
+        name=item.get("name", ""),
+        mime_type=item.get("mimeType", ""),
+        url=item.get("webViewLink", ""),
+        parents=item.get("parents", []),
+        is_folder=item.get("mimeType") == FOLDER_MIME_TYPE,
+        created_time=parse_rfc3339(item["createdTime"]) if item.get("createdTime") else None,
+    )
+
+
+def multipart_related(metadata: dict[str, Any], media: bytes, media_type: str) -> tuple[bytes, str]:
+    """Drive's multipart upload body (RFC 2387): the JSON metadata part, then the
+    content part. Returns the body and its Content-Type header."""
+    boundary = f"atom-{secrets.token_hex(16)}"
+    body = b"".join(
+        [
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+            json.dumps(metadata).encode("utf-8"),
+            f"\r\n--{boundary}\r\nContent-Type: {media_type}\r\n\r\n".encode(),
+            media,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    return body, f"multipart/related; boundary={boundary}"
+
+
+def quoted(value: str) -> str:
+    """A string literal for a Drive search query."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+@connector.action(scopes=(DRIVE_FILE,), idempotent=False)
+async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
+    """Upload a file to Google Drive."""
+    media = data.data()
+    if len(media) > MULTIPART_LIMIT:
+        raise InvalidInput(
+            f"{data.name} is {len(media)} bytes; ATOM uploads files of up to 5 MB.",
+            service=connector.name,
+        )
+    metadata: dict[str, Any] = {"name": data.name, "mimeType": data.media_type()}
+    if data.folder_id:
+        metadata["parents"] = [data.folder_id]
+    if data.description:
+        metadata["description"] = data.description
+    body, content_type = multipart_related(metadata, media, data.media_type())
+    item = await ctx.http.json(
+        "POST",
+        "/upload/drive/v3/files",
+        idempotent=False,
+        params={"uploadType": "multipart", "fields": FILE_FIELDS},
+        content=body,
+        headers={"Content-Type": content_type},
+    )
+    return file_output(item)
+
+
+@connector.action(scopes=(DRIVE_FILE,), idempotent=False)
+async def create_folder(ctx: ActionContext, data: CreateFolderInput) -> FileOutput:
+    """Create a folder in Google Drive."""
+    metadata: dict[str, Any] = {"name": data.name, "mimeType": FOLDER_MIME_TYPE}
+    if data.parent_id:
+        metadata["parents"] = [data.parent_id]
+    item = await ctx.http.json(
+        "POST", "/drive/v3/files", idempotent=False, params={"fields": FILE_FIELDS}, json=metadata
+    )
+    return file_output(item)
+
+
+@connector.action(scopes=(DRIVE_FILE,), idempotent=True)
+async def share_file(ctx: ActionContext, data: ShareFileInput) -> ShareOutput:
+    """Share a Drive file or folder with a person, a group, or anyone with the link."""
+    permission: dict[str, Any] = {"role": data.role, "type": data.type}
+    params: dict[str, Any] = {"fields": "id,type,role,emailAddress"}
+    if data.email:
+        permission["emailAddress"] = data.email
+        # Only allowed for users and groups; Drive defaults it to true.
+        params["sendNotificationEmail"] = "true" if data.notify else "false"
+        if data.notify and data.message:
+            params["emailMessage"] = data.message
+    created = await ctx.http.json(
+        "POST",
+        f"/drive/v3/files/{segment(data.file_id)}/permissions",
+        idempotent=True,
+        params=params,
+        json=permission,
+    )
+    return ShareOutput(
+        permission_id=created["id"],
+        file_id=data.file_id,
+        role=created.get("role", data.role),
+        type=created.get("type", data.type),
+        email=created.get("emailAddress", data.email),
+    )
+
+
+# --- events --------------------------------------------------------------------------
+
+
+async def poll_created_files(ctx: ActionContext, config: Any, cursor: str | None) -> PollResult:
+    """Files created since the cursor (in the folder, if one is set), oldest first."""
+    if cursor is None:
+        return PollResult(items=[], cursor=TimeCursor.start().encode())
+    settings = FileCreatedConfig.model_validate(config)
+    position = TimeCursor.decode(cursor)
+    query = f"createdTime >= {quoted(rfc3339(position.since))} and trashed = false"
+    if settings.folder_id:
+        query += f" and {quoted(settings.folder_id)} in parents"
+    files = await list_pages(
+        ctx.http,
+        "/drive/v3/files",
+        {
+            "q": query,
+            "orderBy": "createdTime",
+            "pageSize": LIST_PAGE_SIZE,
+            "fields": f"nextPageToken,files({FILE_FIELDS})",
+        },
+        items_key="files",
+        limit=LIST_PAGE_SIZE * MAX_POLL_PAGES,
+    )
+    stamped = [(item, parse_rfc3339(item["createdTime"])) for item in files]
+    return PollResult(
+        items=[
+            EventItem(id=item["id"], payload=file_output(item).model_dump(mode="json"))
+            for item, created in stamped
+            if position.is_new(item["id"], created)
+        ],
+        cursor=position.advance((item["id"], created) for item, created in stamped).encode(),
+    )
+
+
+connector.event(
+    name="file_created",
+    description="A new file or folder appears in Google Drive (optionally in one folder).",
+    config_model=FileCreatedConfig,
+    payload_model=FileOutput,
+    poll=poll_created_files,
+    scopes=(DRIVE_METADATA_READONLY,),
+)
