@@ -1,34 +1,39 @@
-"""Direct messages and @mentions."""
+"""Direct messages and @mentions: each becomes a request (bot/requests.py)."""
 
 from __future__ import annotations
 
 import logging
+import re
 
-from slack_bolt.async_app import AsyncApp, AsyncSay
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.help import HELP_TEXT, help_blocks
+from bot.requests import Conversation, handle_request
+from bot.services import BotServices
 
 log = logging.getLogger(__name__)
-
-CAPABILITIES = "Hi! Here is what I can do — describe a workflow and I'll plan it."
+MENTION = re.compile(r"<@[UW][A-Z0-9]+>\s*")
 
 
 def register(app: AsyncApp) -> None:
-    @app.event({"type": "message", "channel_type": "im"})
-    async def direct_message(event: dict, say: AsyncSay) -> None:
-        if event.get("subtype") or event.get("bot_id"):
+    @app.event({"type": "message", "channel_type": "im", "subtype": None})
+    async def direct_message(event: dict, client: AsyncWebClient, services: BotServices) -> None:
+        if event.get("bot_id"):
             return
-        await say(
-            text=HELP_TEXT, blocks=help_blocks(CAPABILITIES), thread_ts=event.get("thread_ts")
+        where = Conversation(
+            event.get("team", ""), event["user"], event["channel"], event.get("thread_ts")
         )
+        await handle_request(event.get("text", ""), where, services, client)
 
     @app.event("app_mention")
-    async def mention(event: dict, say: AsyncSay) -> None:
-        await say(
-            text=HELP_TEXT,
-            blocks=help_blocks(CAPABILITIES),
-            thread_ts=event.get("thread_ts") or event["ts"],
+    async def mention(event: dict, client: AsyncWebClient, services: BotServices) -> None:
+        where = Conversation(
+            event.get("team", ""),
+            event["user"],
+            event["channel"],
+            event.get("thread_ts") or event["ts"],
         )
+        await handle_request(MENTION.sub("", event.get("text", "")), where, services, client)
 
     @app.event("message")
     async def other_messages(event: dict) -> None:
