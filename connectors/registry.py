@@ -15,6 +15,7 @@ from connectors.base import Action, Connector, Event
 
 CONNECTOR_MODULES = [
     # each module defines a module-level `connector: Connector`
+    "connectors.slack",
 ]
 
 

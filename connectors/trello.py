@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
@@ -75,7 +75,7 @@ class CardOutput(BaseModel):
     due: str | None = None
 
     @classmethod
-    def from_api(cls, card: dict[str, Any]) -> CardOutput:
+    def from_api(cls, card: dict[str, Any]) -> Self:
         return cls(
             id=card["id"],
             name=card.get("name", ""),

@@ -9,7 +9,9 @@ from typing import Any
 from sandbox.emulator import Emulator
 
 # connector name -> "module:Class" of its emulator
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+    "slack": "sandbox.slack:SlackEmulator",
+}
 
 
 def emulator_class(name: str) -> type[Emulator]:

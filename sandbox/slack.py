@@ -55,8 +55,37 @@ METHOD_SCOPES = {
     "conversations.open": "im:write",
     "conversations.history": "channels:history",
     "users.info": "users:read",
+    "users.list": "users:read",
+    "users.lookupByEmail": "users:read.email",
     "files.info": "files:read",
     "reactions.add": "reactions:write",
+}
+EMOJI = {
+    "+1",
+    "thumbsup",
+    "-1",
+    "thumbsdown",
+    "tada",
+    "white_check_mark",
+    "heavy_check_mark",
+    "eyes",
+    "rocket",
+    "heart",
+    "fire",
+    "ok_hand",
+    "warning",
+    "x",
+    "smile",
+    "pray",
+    "clap",
+    "100",
+    "raised_hands",
+    "wave",
+    "memo",
+    "calendar",
+    "bug",
+    "hourglass",
+    "sparkles",
 }
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
@@ -194,7 +223,7 @@ class SlackEmulator(Emulator):
         self.ack_timeout = 3.0
         self.max_retries = 3
         self._clock = itertools.count(1)
-        self._ts_base = int(time.time())
+        self._last_ts = 0.0
         self._changed = threading.Condition()
         super().__init__()
         self.grant(self.bot_token, BOT_USER_ID, set(BOT_SCOPES))
@@ -239,7 +268,10 @@ class SlackEmulator(Emulator):
         raise KeyError(name)
 
     def next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._clock):06d}"
+        """Slack message timestamps: wall-clock seconds with 6 decimals, unique and rising."""
+        with self.lock:
+            self._last_ts = max(round(time.time(), 6), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def settings_overrides(self) -> dict[str, str]:
         return {
@@ -285,6 +317,8 @@ class SlackEmulator(Emulator):
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
+            "users.list": self._users_list,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_open,
@@ -458,6 +492,25 @@ class SlackEmulator(Emulator):
             raise SlackApiError("user_not_found")
         return {"user": user.to_api()}
 
+    def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        limit = min(int(args.get("limit") or 200), 1000)
+        start = int(args.get("cursor") or 0)
+        users = list(self.users.values())
+        page = users[start : start + limit]
+        more = start + limit < len(users)
+        return {
+            "members": [u.to_api() for u in page],
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = (args.get("email") or "").lower()
+        for user in self.users.values():
+            if user.email and user.email.lower() == email:
+                return {"user": user.to_api()}
+        raise SlackApiError("users_not_found")
+
     def _new_view(self, view: Any, view_id: str | None = None) -> dict[str, Any]:
         if not isinstance(view, dict) or view.get("type") not in {"modal", "home"}:
             raise SlackApiError("invalid_arguments")
@@ -514,7 +567,7 @@ class SlackEmulator(Emulator):
     def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args.get("channel"))
         name = args.get("name")
-        if not name:
+        if name not in EMOJI:
             raise SlackApiError("invalid_name")
         try:
             message = self.find_message(channel.id, args.get("timestamp", ""))
