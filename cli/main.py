@@ -13,6 +13,7 @@ from cli.errors import CommandError
 COMMAND_MODULES = [
     # each module has `register(subparsers)`; a subcommand sets `handler=fn(args) -> int`
     "cli.app_commands",
+    "cli.connector_commands",
 ]
 
 

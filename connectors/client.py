@@ -149,6 +149,14 @@ class ServiceHttp:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
+    def circuit_name(self, url: str) -> str:
+        """The circuit breaker a call belongs to: the service's, or — for an absolute URL
+        on another host (the generic http connector's targets, Dropbox's content host) —
+        one per host, so one failing target does not cut off the others."""
+        host = httpx.URL(url).host
+        base_host = httpx.URL(self.base_url).host if self.base_url else ""
+        return self.service if host == base_host else f"{self.service} ({host})"
+
     async def request(
         self,
         method: str,
@@ -166,13 +174,15 @@ class ServiceHttp:
         on a repeated delete); `kwargs` go to httpx (params, json, content, data, files,
         headers).
         """
-        breaker = self.pool.breaker(self.service)
+        target = self.url(path)
+        circuit = self.circuit_name(target)
+        breaker = self.pool.breaker(circuit)
         credentials = await self._credentials() if authenticated else None
         refreshed = False
         attempt = 0
         while True:
-            breaker.before_call(self.service)
-            request = self.pool.client.build_request(method, self.url(path), **kwargs)
+            breaker.before_call(circuit)
+            request = self.pool.client.build_request(method, target, **kwargs)
             if credentials is not None:
                 self.sign(request, credentials)
             try:
@@ -200,7 +210,7 @@ class ServiceHttp:
                 error = (
                     None
                     if response.status_code in allow_status
-                    else self._classify(response, idempotent)
+                    else self._classify(response, idempotent, breaker)
                 )
                 if error is None:
                     breaker.record_success()
@@ -258,7 +268,9 @@ class ServiceHttp:
             raise AuthExpired(self.service)
         return fresh
 
-    def _classify(self, response: httpx.Response, idempotent: bool) -> ConnectorError | None:
+    def _classify(
+        self, response: httpx.Response, idempotent: bool, breaker: CircuitBreaker
+    ) -> ConnectorError | None:
         status = response.status_code
         if status < 400:
             return None
@@ -267,7 +279,7 @@ class ServiceHttp:
         if status == 429 or (status == 403 and rate_wait is not None):
             return RateLimited(message, service=self.service, retry_after=rate_wait)
         if status >= 500:
-            self.pool.breaker(self.service).record_failure()
+            breaker.record_failure()
             return Unavailable(
                 message,
                 service=self.service,

@@ -284,6 +284,11 @@ def _repository_of(html_url: str, repo: str) -> Repository:
     return Repository(full_name=repo, html_url=html_url.rsplit("/", 2)[0])
 
 
+def _delivered_repository(payload: dict[str, Any]) -> Repository:
+    raw = payload["repository"]
+    return Repository(full_name=raw["full_name"], html_url=raw["html_url"])
+
+
 # --- actions -------------------------------------------------------------------------
 
 
@@ -408,21 +413,25 @@ async def _poll_newest(
     return PollResult(items=items, cursor=str(max([seen, *(raw["number"] for raw in fresh)])))
 
 
-def _issue_item(repo: str, raw: dict[str, Any], sender: str | None = None) -> EventItem:
+def _issue_item(
+    repo: str, raw: dict[str, Any], repository: Repository | None = None, sender: str | None = None
+) -> EventItem:
     issue = _issue(repo, raw)
     payload = IssueOpened(
         issue=issue,
-        repository=_repository_of(issue.html_url, repo),
+        repository=repository or _repository_of(issue.html_url, repo),
         sender=sender or issue.author,
     )
     return EventItem(id=str(raw["id"]), payload=payload.model_dump(mode="json"))
 
 
-def _pull_item(repo: str, raw: dict[str, Any], sender: str | None = None) -> EventItem:
+def _pull_item(
+    repo: str, raw: dict[str, Any], repository: Repository | None = None, sender: str | None = None
+) -> EventItem:
     pull = _pull_request(repo, raw)
     payload = PullRequestOpened(
         pull_request=pull,
-        repository=_repository_of(pull.html_url, repo),
+        repository=repository or _repository_of(pull.html_url, repo),
         sender=sender or pull.author,
     )
     return EventItem(id=str(raw["id"]), payload=payload.model_dump(mode="json"))
@@ -456,8 +465,7 @@ def verified_delivery(request: WebhookRequest, secret: str | None) -> dict[str, 
     expected = "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(request.headers.get("x-hub-signature-256", ""), expected):
         raise WebhookRejected(
-            "GitHub webhook signature (X-Hub-Signature-256) does not match the configured "
-            "secret.",
+            "GitHub webhook signature (X-Hub-Signature-256) does not match the configured secret.",
             service="github",
         )
     body = request.body
@@ -482,16 +490,18 @@ def issue_opened_webhook(request: WebhookRequest, secret: str | None) -> list[Ev
     payload = _opened(request, secret, "issues")
     if payload is None:
         return []
-    repo = payload["repository"]["full_name"]
-    return [_issue_item(repo, payload["issue"], _login(payload.get("sender")))]
+    repository = _delivered_repository(payload)
+    sender = _login(payload.get("sender"))
+    return [_issue_item(repository.full_name, payload["issue"], repository, sender)]
 
 
 def pull_request_opened_webhook(request: WebhookRequest, secret: str | None) -> list[EventItem]:
     payload = _opened(request, secret, "pull_request")
     if payload is None:
         return []
-    repo = payload["repository"]["full_name"]
-    return [_pull_item(repo, payload["pull_request"], _login(payload.get("sender")))]
+    repository = _delivered_repository(payload)
+    sender = _login(payload.get("sender"))
+    return [_pull_item(repository.full_name, payload["pull_request"], repository, sender)]
 
 
 def same_repository(config: RepoTrigger, payload: dict[str, Any]) -> bool:

@@ -16,6 +16,11 @@ from connectors.base import Action, Connector, Event
 CONNECTOR_MODULES = [
     # each module defines a module-level `connector: Connector`
     "connectors.slack",
+    "connectors.github",
+    "connectors.http",
+    "connectors.google_calendar",
+    "connectors.gmail",
+    "connectors.google_drive",
 ]
 
 

@@ -11,6 +11,11 @@ from sandbox.emulator import Emulator
 # connector name -> "module:Class" of its emulator
 EMULATORS: dict[str, str] = {
     "slack": "sandbox.slack:SlackEmulator",
+    "github": "sandbox.github:GitHubEmulator",
+    "http": "sandbox.http_echo:HttpEchoEmulator",
+    "google_calendar": "sandbox.google:GoogleCalendarEmulator",
+    "gmail": "sandbox.google:GmailEmulator",
+    "google_drive": "sandbox.google:GoogleDriveEmulator",
 }
 
 

@@ -11,7 +11,7 @@ from cli.sandbox_session import SandboxSession
 from cli.shell import Shell
 
 
-def scripted(lines: list[str]):  # noqa: ANN201
+def scripted(lines: list[str]):
     pending: Iterator[str] = iter(lines)
 
     async def read_line(_prompt: str) -> str | None:
@@ -41,8 +41,12 @@ def test_atom_run_without_tokens_starts_the_sandbox_shell(tmp_path) -> None:
     env["ATOM_DATA_DIR"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "cli.main", "run"],
-        input="help\n/atom help\n:quit\n", capture_output=True, text=True, env=env,
-        cwd=tmp_path, timeout=60,
+        input="help\n/atom help\n:quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "No Slack tokens are set" in result.stdout
