@@ -14,6 +14,7 @@ from core.db import Base
 
 MODEL_MODULES = [
     "bot.dedupe",
+    "bot.pending",
 ]
 
 

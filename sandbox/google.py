@@ -297,11 +297,13 @@ class GoogleCalendarEmulator(GoogleEmulator):
         end: datetime,
         created: datetime | None = None,
         attendees: Iterable[str] = (),
+        event_id: str | None = None,
     ) -> dict[str, Any]:
         """Store an event as if it had been created at `created` (default: now)."""
         stamp = created or self.now()
         event = self._resource(
             {
+                "id": event_id,
                 "summary": summary,
                 "start": {"dateTime": start.isoformat()},
                 "end": {"dateTime": end.isoformat()},
@@ -1019,11 +1021,12 @@ class GoogleDriveEmulator(GoogleEmulator):
         content: bytes = b"",
         created_time: datetime | None = None,
         owner: str = "sandbox-user@example.com",
+        file_id: str | None = None,
     ) -> dict[str, Any]:
         """A file the user made outside ATOM (so `drive.file` tokens do not see it)."""
         metadata = {"name": name, "mimeType": mime_type, "parents": list(parents)}
         with self.lock:
-            return self._store(metadata, content, owner, created_time or self.now())
+            return self._store(metadata, content, owner, created_time or self.now(), file_id)
 
     # --- endpoints ---
 
@@ -1108,21 +1111,25 @@ class GoogleDriveEmulator(GoogleEmulator):
             if len(parents) > 1:
                 raise EmulatorError(
                     403,
-                    "Increasing the number of parents is not allowed.",
+                    "Increasing the number of parents is not allowed",
                     reason="cannotAddParent",
                 )
             for parent in parents:
-                if not self._is_folder(grant, parent):
-                    raise EmulatorError(404, f"File not found: {parent}.", location="fileId")
+                self._check_parent(grant, parent)
             record = self._store(metadata, content, self.address(grant), self.now())
             self.app_files.add(record["id"])
         fields = request.query_params.get("fields") or FILE_FIELDS
         return JSONResponse(select_fields(record, fields))
 
     def _store(
-        self, metadata: dict[str, Any], content: bytes, owner: str, stamp: datetime
+        self,
+        metadata: dict[str, Any],
+        content: bytes,
+        owner: str,
+        stamp: datetime,
+        file_id: str | None = None,
     ) -> dict[str, Any]:
-        file_id = "1" + secrets.token_urlsafe(24)
+        file_id = file_id or "1" + secrets.token_urlsafe(24)
         mime_type = metadata.get("mimeType") or "application/octet-stream"
         folder = mime_type == FOLDER
         parents = [self.root_id if p == "root" else p for p in metadata.get("parents") or []]
@@ -1164,13 +1171,14 @@ class GoogleDriveEmulator(GoogleEmulator):
             grant.scopes is None or bool(grant.scopes & DRIVE_SEE_ALL) or file_id in self.app_files
         )
 
-    def _is_folder(self, grant: Grant, folder_id: str) -> bool:
+    def _check_parent(self, grant: Grant, folder_id: str) -> None:
         if folder_id in ("root", self.root_id):
-            return True
+            return
         record = self.drive_files.get(folder_id)
-        return (
-            record is not None and record["mimeType"] == FOLDER and self._visible(grant, folder_id)
-        )
+        if record is None or not self._visible(grant, folder_id):
+            raise EmulatorError(404, f"File not found: {folder_id}.", location="fileId")
+        if record["mimeType"] != FOLDER:
+            raise bad_request("The specified parent is not a folder.", reason="invalid")
 
 
 def _permission_id(email: str) -> str:

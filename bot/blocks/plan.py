@@ -1,0 +1,112 @@
+"""The plan preview: header, trigger in plain words, numbered steps with their inputs, the
+side effects, Connect buttons for services not yet connected, and Approve / Edit / Cancel.
+Pure functions: model in, Block Kit out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.blocks.describe import describe_effects, describe_trigger
+from bot.blocks.kit import (
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    fit,
+    header,
+    section,
+    show_value,
+)
+from workflows.model import Step, Workflow
+
+APPROVE = "plan_approve"
+EDIT = "plan_edit"
+CANCEL = "plan_cancel"
+CONNECT = "plan_connect"
+MAX_INPUTS_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class MissingConnection:
+    service: str
+    title: str
+    url: str | None  # where to connect, None when connecting is not available here
+
+
+def step_title(step: Step, titles: Mapping[str, str]) -> str:
+    service, _, action = step.action.partition(".")
+    return f"{titles.get(service, service)} · {action.replace('_', ' ')}"
+
+
+def step_lines(step: Step, limit: int = MAX_INPUTS_SHOWN) -> str:
+    lines = [f"`{name}`: {show_value(value, 200)}" for name, value in step.with_.items()]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"… and {len(lines) - limit} more"]
+    if step.if_:
+        lines.append(f"_only if_ `{show_value(step.if_, 200)}`")
+    if step.for_each is not None:
+        lines.append(f"_for each of_ `{show_value(step.for_each, 200)}`")
+    return "\n".join(lines)
+
+
+def workflow_blocks(workflow: Workflow, titles: Mapping[str, str]) -> list[Block]:
+    """The body every view of a workflow shares: name, trigger, steps, effects."""
+    blocks = [header(workflow.name), section(f":alarm_clock: *{describe_trigger(workflow)}*")]
+    for number, step in enumerate(workflow.steps, start=1):
+        body = step_lines(step)
+        blocks.append(
+            section(f"*{number}. {step_title(step, titles)}*" + (f"\n{body}" if body else ""))
+        )
+    blocks.append(context(f"This workflow {describe_effects(workflow.steps)}."))
+    return blocks
+
+
+def plan_blocks(
+    plan_id: str,
+    workflow: Workflow,
+    titles: Mapping[str, str],
+    missing: list[MissingConnection],
+    requester: str,
+) -> list[Block]:
+    blocks = workflow_blocks(workflow, titles)
+    for connection in missing:
+        connect = button(
+            f"Connect {connection.title}",
+            f"{CONNECT}_{connection.service}",
+            value=connection.service,
+            url=connection.url,
+        )
+        blocks.append(
+            section(
+                f":link: {connection.title} is not connected yet — ATOM needs it to run this.",
+                accessory=connect,
+            )
+        )
+    blocks += [
+        divider(),
+        context(
+            f"Only <@{requester}> can approve this plan. Reply in this "
+            'thread to change it ("make it 10am").'
+        ),
+        actions(
+            button("Approve", APPROVE, plan_id, style="primary"),
+            button("Edit", EDIT, plan_id),
+            button("Cancel", CANCEL, plan_id, style="danger"),
+            block_id=f"plan_{plan_id}",
+        ),
+    ]
+    return fit(blocks)
+
+
+def decided_blocks(workflow: Workflow, titles: Mapping[str, str], outcome: str) -> list[Block]:
+    """The preview after a decision: same content, no buttons, what happened."""
+    return fit([*workflow_blocks(workflow, titles), divider(), section(outcome)])
+
+
+def question_blocks(question: str) -> list[Block]:
+    return [
+        section(f":thinking_face: {question}"),
+        context("Answer in this thread and I'll continue the plan."),
+    ]
