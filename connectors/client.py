@@ -153,9 +153,9 @@ class ServiceHttp:
         """The circuit breaker a call belongs to: the service's, or — for an absolute URL
         on another host (the generic http connector's targets, Dropbox's content host) —
         one per host, so one failing target does not cut off the others."""
-        host = httpx.URL(url).host
-        base_host = httpx.URL(self.base_url).host if self.base_url else ""
-        return self.service if host == base_host else f"{self.service} ({host})"
+        origin = httpx.URL(url).netloc.decode()
+        base_origin = httpx.URL(self.base_url).netloc.decode() if self.base_url else ""
+        return self.service if origin == base_origin else f"{self.service} ({origin})"
 
     async def request(
         self,

@@ -213,8 +213,5 @@ def describe_effects(steps: list[Step]) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    if isinstance(value, list):
-        text = ", ".join(str(v) for v in value)
-    else:
-        text = str(value)
+    text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -31,7 +31,8 @@ def workflow(trigger: dict, steps: list[dict] | None = None) -> Workflow:
         (
             {
                 "type": "schedule",
-                "rrule": "DTSTART;TZID=Europe/Berlin:20260105T090000\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=FR",
+                "rrule": "DTSTART;TZID=Europe/Berlin:20260105T090000\n"
+                "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=FR",
             },
             "Every 2nd week on Friday",
         ),
