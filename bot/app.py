@@ -8,7 +8,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import commands, messages
+from bot.listeners import commands, files, messages
 from bot.middleware import install_middleware
 from bot.services import BotServices
 
@@ -34,5 +34,6 @@ def build_app(services: BotServices) -> AsyncApp:
     )
     install_middleware(app, services)
     commands.register(app)
+    files.register(app)  # before messages: its catch-all `message` listener
     messages.register(app)
     return app

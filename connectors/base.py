@@ -367,3 +367,42 @@ class Connector:
 def _first_line(handler: Callable[..., Any]) -> str:
     doc = inspect.getdoc(handler) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+# --- credential providers ----------------------------------------------------------------
+
+
+class CredentialProvider(Protocol):
+    """Where the engine gets a user's credentials for a service. The token vault
+    implements it; `StaticCredentialProvider` serves the CLI, the sandbox and tests."""
+
+    async def for_service(
+        self, team_id: str, user_id: str | None, service: str
+    ) -> CredentialSource | None:
+        """The credentials `user_id` of `team_id` connected for `service`, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class StaticCredentialProvider:
+    """The same credentials per service for every team and user."""
+
+    sources: Mapping[str, CredentialSource] = field(default_factory=dict)
+
+    @classmethod
+    def from_tokens(cls, tokens: Mapping[str, Mapping[str, Any]]) -> StaticCredentialProvider:
+        """From `{service: {"access_token": …, "extra": {…}}}` (what
+        `Emulator.issue_token` and `Sandbox.credentials` return)."""
+        return cls(
+            {
+                service: StaticCredentials(
+                    Credentials(str(token["access_token"]), dict(token.get("extra") or {}))
+                )
+                for service, token in tokens.items()
+            }
+        )
+
+    async def for_service(
+        self, team_id: str, user_id: str | None, service: str
+    ) -> CredentialSource | None:
+        return self.sources.get(service)

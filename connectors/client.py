@@ -198,7 +198,7 @@ class ServiceHttp:
                     f"{self.service} did not answer ({type(exc).__name__}); the request may "
                     "or may not have taken effect.",
                     service=self.service,
-                    request_may_have_been_sent=True,
+                    request_may_have_been_sent=not idempotent,  # repeating is safe otherwise
                 )
                 if not idempotent:
                     raise error from exc
@@ -210,7 +210,7 @@ class ServiceHttp:
                 error = (
                     None
                     if response.status_code in allow_status
-                    else self._classify(response, idempotent, breaker)
+                    else self._classify(response, idempotent, breaker, credentials is not None)
                 )
                 if error is None:
                     breaker.record_success()
@@ -269,7 +269,11 @@ class ServiceHttp:
         return fresh
 
     def _classify(
-        self, response: httpx.Response, idempotent: bool, breaker: CircuitBreaker
+        self,
+        response: httpx.Response,
+        idempotent: bool,
+        breaker: CircuitBreaker,
+        signed: bool,
     ) -> ConnectorError | None:
         status = response.status_code
         if status < 400:
@@ -286,9 +290,9 @@ class ServiceHttp:
                 retry_after=rate_wait,
                 request_may_have_been_sent=not idempotent,
             )
-        if status == 401:
+        if status == 401 and signed:
             return AuthExpired(self.service, self.read_error(response))
-        if status == 403:
+        if status in (401, 403):  # an unsigned call has no connection to reconnect
             return PermissionDenied(message, service=self.service)
         if status in (404, 410):
             return NotFound(message, service=self.service)

@@ -12,7 +12,6 @@ parse get a 400 with a plain-text explanation, and token problems a 401
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal, Self
 
 import httpx
@@ -20,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from connectors.base import (
     ActionContext,
-    ConnectorError,
     Connector,
+    ConnectorError,
     EventItem,
     InvalidInput,
     NotFound,
@@ -53,7 +52,6 @@ EXPLANATIONS = {
     "invalid_access_token": "the access token is not valid",
     "expired_access_token": "the access token has expired",
 }
-_TAGS_AT_END = re.compile(r"\(([a-z_]+(?:/[a-z_]+)*)\)$")
 
 
 def summary_tags(summary: str) -> list[str]:
@@ -62,7 +60,7 @@ def summary_tags(summary: str) -> list[str]:
 
 
 def read_dropbox_error(response: httpx.Response) -> str:
-    """Dropbox's error summary in words, ending with its tags in parentheses, e.g.
+    """Dropbox's error summary in words, followed by its tags, e.g.
     "there is nothing at that path (path/not_found)"."""
     try:
         body = response.json()
@@ -74,7 +72,9 @@ def read_dropbox_error(response: httpx.Response) -> str:
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     if tags[:1] == ["missing_scope"]:
         scope = error.get("required_scope", "?")
-        return f"the connection lacks the Dropbox permission {scope!r}; reconnect Dropbox to grant it"
+        return (
+            f"the connection lacks the Dropbox permission {scope!r}; reconnect Dropbox to grant it"
+        )
     explanation = next(
         (
             EXPLANATIONS["/".join(tags[i:])]
@@ -86,10 +86,30 @@ def read_dropbox_error(response: httpx.Response) -> str:
     return f"{explanation} ({'/'.join(tags)})"
 
 
-def error_tags(error: ConnectorError) -> list[str]:
-    """The summary tags `read_dropbox_error` put at the end of an error's message."""
-    found = _TAGS_AT_END.search(str(error))
-    return found.group(1).split("/") if found else []
+class RouteError(InvalidInput):
+    """A Dropbox route error (HTTP 409) other than a failed lookup: its summary `tags`
+    and the route's `error` union, for callers that handle particular cases."""
+
+    def __init__(self, message: str, tags: list[str], error: dict[str, Any]) -> None:
+        super().__init__(message, service="dropbox")
+        self.tags = tags
+        self.error = error
+
+
+def route_error(response: httpx.Response) -> ConnectorError:
+    """The error for a 409: NotFound when a lookup failed (path/not_found), else a
+    RouteError (conflicts, malformed paths, …) carrying Dropbox's words."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    tags = summary_tags(str(body.get("error_summary", "")))
+    message = f"dropbox: {read_dropbox_error(response)}"
+    if "not_found" in tags:
+        return NotFound(message, service="dropbox")
+    error = body.get("error")
+    return RouteError(message, tags, error if isinstance(error, dict) else {})
 
 
 connector = Connector(
@@ -201,24 +221,19 @@ def api_arg_header(arg: dict[str, Any]) -> str:
     return json.dumps(arg, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
-def _refined(error: InvalidInput) -> ConnectorError:
-    """Dropbox reports every route error as 409, which the client files under
-    InvalidInput; a lookup failure there means the thing does not exist."""
-    if "not_found" in error_tags(error):
-        return NotFound(str(error), service="dropbox")
-    return error
-
-
-async def _call(ctx: ActionContext, method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        return await ctx.http.json(method, path, **kwargs)
-    except InvalidInput as err:
-        raise _refined(err) from err
+async def _call(ctx: ActionContext, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+    """POST to a route; its result, or its 409 route error raised as a ConnectorError."""
+    response = await ctx.http.request(
+        "POST", path, idempotent=idempotent, allow_status=(409,), **kwargs
+    )
+    if response.status_code == 409:
+        raise route_error(response)
+    return response.json()
 
 
 async def rpc(ctx: ActionContext, route: str, arg: dict[str, Any], *, idempotent: bool) -> Any:
     """Call an RPC route with its JSON argument."""
-    return await _call(ctx, "POST", f"/{route}", idempotent=idempotent, json=arg)
+    return await _call(ctx, f"/{route}", idempotent=idempotent, json=arg)
 
 
 # --- actions -------------------------------------------------------------------------
@@ -234,7 +249,6 @@ async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
     upload_url = ctx.http.settings.dropbox_content_url.rstrip("/") + "/files/upload"
     entry = await _call(
         ctx,
-        "POST",
         upload_url,
         idempotent=False,
         content=content,
@@ -272,17 +286,25 @@ async def create_shared_link(ctx: ActionContext, data: CreateSharedLinkInput) ->
         link = await rpc(
             ctx, "sharing/create_shared_link_with_settings", {"path": path}, idempotent=True
         )
-    except InvalidInput as err:
-        if "shared_link_already_exists" not in error_tags(err):
+    except RouteError as err:
+        if err.tags[:1] != ["shared_link_already_exists"]:
             raise
-        existing = await rpc(
-            ctx, "sharing/list_shared_links", {"path": path, "direct_only": True}, idempotent=True
-        )
-        links = existing.get("links") or []
-        if not links:
-            raise
-        link = links[0]
+        link = await _existing_link(ctx, path, err)
     return _link_output(link, path)
+
+
+async def _existing_link(ctx: ActionContext, path: str, err: RouteError) -> dict[str, Any]:
+    """The link Dropbox says already exists: from the error when it includes it, else
+    from sharing/list_shared_links."""
+    existing = err.error.get("shared_link_already_exists") or {}
+    if existing.get(".tag") == "metadata":
+        return existing["metadata"]
+    answer = await rpc(
+        ctx, "sharing/list_shared_links", {"path": path, "direct_only": True}, idempotent=True
+    )
+    if not answer.get("links"):
+        raise err
+    return answer["links"][0]
 
 
 # --- events --------------------------------------------------------------------------
@@ -305,8 +327,8 @@ async def poll_file_added(
     for _ in range(MAX_POLL_PAGES):
         try:
             page = await rpc(ctx, "files/list_folder/continue", {"cursor": cursor}, idempotent=True)
-        except InvalidInput as err:
-            if "reset" not in error_tags(err):
+        except RouteError as err:
+            if err.tags[:1] != ["reset"]:
                 raise
             # Dropbox invalidated the cursor: start again from now rather than replay.
             return PollResult(items=[], cursor=await _latest_cursor(ctx, config))

@@ -200,7 +200,7 @@ class CloseIssueInput(_Input):
 
 class ListIssuesInput(_Input):
     repo: RepoName
-    state: Literal["open", "closed", "all"] = "open"
+    state: Literal["open", "closed", "all"] = Field("open", description="Which issues to list.")
     labels: list[str] = Field(
         default_factory=list, description="Only issues carrying all these labels."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -60,18 +61,25 @@ class EmailInput(BaseModel):
     bcc: AddressList = Field(default_factory=list, description="Bcc recipients (hidden).")
     reply_to: str | None = Field(None, description="Reply-To address.")
 
-    @field_validator("subject", "reply_to")
+    @field_validator("subject")
     @classmethod
-    def _single_line(cls, value: str | None) -> str | None:
-        if value is not None and ("\n" in value or "\r" in value):
+    def _single_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
             raise ValueError("must be a single line")
         return value
 
     @field_validator("to", "cc", "bcc")
     @classmethod
-    def _single_line_addresses(cls, value: list[str]) -> list[str]:
-        if any("\n" in address or "\r" in address for address in value):
-            raise ValueError("addresses must not contain line breaks")
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            check_address(address)
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_address(value)
         return value
 
 
@@ -107,6 +115,18 @@ class EmailPayload(BaseModel):
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+def check_address(text: str) -> None:
+    """Reject what cannot be an address header entry ("bob", "a@b\nBcc: …"); whether the
+    mailbox exists or the domain is acceptable is Gmail's call."""
+    try:
+        header = policy.SMTP.header_factory("To", text)
+    except (IndexError, ValueError, HeaderParseError) as exc:  # the stdlib parser can raise
+        raise ValueError(f"{text!r} is not an e-mail address") from exc
+    addresses = getattr(header, "addresses", ())
+    if header.defects or len(addresses) != 1 or not addresses[0].domain:
+        raise ValueError(f"{text!r} is not an e-mail address")
 
 
 def build_message(data: EmailInput) -> EmailMessage:

@@ -38,7 +38,7 @@ GOOGLE_OAUTH = OAuth2Auth(
     token_url="https://oauth2.googleapis.com/token",
     revoke_url="https://oauth2.googleapis.com/revoke",
     pkce=True,
-    # offline + consent: Google only returns a refresh token when both are asked for.
+    # offline: Google issues a refresh token; consent: it issues one again on a reconnect.
     extra_authorize_params={"access_type": "offline", "prompt": "consent"},
     client_id_setting="google_client_id",
     client_secret_setting="google_client_secret",
@@ -50,7 +50,7 @@ MAX_POLL_PAGES = 5
 
 def read_google_error(response: httpx.Response) -> str:
     """Google's own message, with the offending parameter or field when Google names one
-    (its messages are sometimes as terse as "Invalid Value")."""
+    (its messages are sometimes as terse as "Invalid Value"); for a 401 the short reason."""
     try:
         body = response.json()
     except ValueError:
@@ -61,6 +61,8 @@ def read_google_error(response: httpx.Response) -> str:
     message = str(error["message"])
     details = error.get("errors")
     first = details[0] if isinstance(details, list) and details else None
+    if response.status_code == 401 and isinstance(first, dict) and first.get("message"):
+        return str(first["message"])  # "Invalid Credentials", not a console how-to
     if isinstance(first, dict) and first.get("location") and first["location"] not in message:
         kind = first.get("locationType") or "field"
         return f"{message} ({kind} {first['location']})"

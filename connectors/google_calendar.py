@@ -281,8 +281,7 @@ async def delete_event(ctx: ActionContext, data: DeleteEventInput) -> DeleteEven
         )
     except NotFound as exc:
         raise NotFound(
-            f"There is no event {data.event_id!r} in calendar {data.calendar_id!r} "
-            f"(Google Calendar said: {exc}).",
+            f"There is no event {data.event_id!r} in calendar {data.calendar_id!r} ({exc}).",
             service=connector.name,
         ) from exc
     return DeleteEventOutput(event_id=data.event_id, already_deleted=response.status_code == 410)

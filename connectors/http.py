@@ -42,7 +42,9 @@ connector = Connector(
 class RequestInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
+        "GET", description="The HTTP method."
+    )
     url: str = Field(min_length=1, description="An absolute http:// or https:// URL.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     query: dict[str, str] = Field(default_factory=dict, description="Query string parameters.")

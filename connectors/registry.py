@@ -21,6 +21,9 @@ CONNECTOR_MODULES = [
     "connectors.google_calendar",
     "connectors.gmail",
     "connectors.google_drive",
+    "connectors.trello",
+    "connectors.asana",
+    "connectors.dropbox",
 ]
 
 

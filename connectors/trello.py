@@ -46,16 +46,16 @@ def sign_with_key_and_token(request: httpx.Request, credentials: Credentials) ->
     api_key = credentials.extra.get("api_key")
     if not api_key:
         raise AuthExpired("trello", "the connection has no Trello API key")
-    request.url = request.url.copy_merge_params(
-        {"key": api_key, "token": credentials.access_token}
-    )
+    request.url = request.url.copy_merge_params({"key": api_key, "token": credentials.access_token})
 
 
 connector = Connector(
     name="trello",
     title="Trello",
     description="Create, move and comment on cards; react to new cards.",
-    auth=TokenAuth(authorize_url="https://trello.com/1/authorize", api_key_setting="trello_api_key"),
+    auth=TokenAuth(
+        authorize_url="https://trello.com/1/authorize", api_key_setting="trello_api_key"
+    ),
     base_url_setting="trello_base_url",
     sign_request=sign_with_key_and_token,
 )
@@ -248,7 +248,10 @@ async def create_card(ctx: ActionContext, data: CreateCardInput) -> CardOutput:
     """Create a card in a list (given by name or id) on a Trello board."""
     target = await resolve_list(ctx, data.list, data.board)
     params = _card_params(
-        idList=target.id, name=data.name, desc=data.description or None, due=data.due,
+        idList=target.id,
+        name=data.name,
+        desc=data.description or None,
+        due=data.due,
         pos=data.position,
     )
     card = await ctx.http.json("POST", "/cards", idempotent=False, params=params)
@@ -295,8 +298,8 @@ def created_at(card_id: str) -> datetime:
 
 
 def _start_time() -> TimeCursor:
-    """The first cursor, "from now on" to the second: card ids carry whole seconds, so a finer `since`
-    would miss cards created later in the same second."""
+    """The first cursor, "from now on" to the second: card ids carry whole seconds, so a
+    finer `since` would miss cards created later in the same second."""
     return TimeCursor(since=datetime.now(UTC).replace(microsecond=0))
 
 
@@ -344,7 +347,9 @@ async def poll_card_created(
         watch = await _start_watching(ctx, config)
         existing = await _watched_cards(ctx, watch)
         time = watch.time.advance((card["id"], created_at(card["id"])) for card in existing)
-        return PollResult(items=[], cursor=WatchedCards(watch.board_id, watch.list_id, time).encode())
+        return PollResult(
+            items=[], cursor=WatchedCards(watch.board_id, watch.list_id, time).encode()
+        )
     watch = WatchedCards.decode(cursor)
     cards = await _watched_cards(ctx, watch)
     fresh = sorted(
@@ -362,7 +367,9 @@ async def poll_card_created(
         for card in fresh
     ]
     time = watch.time.advance((card["id"], created_at(card["id"])) for card in fresh)
-    return PollResult(items=items, cursor=WatchedCards(watch.board_id, watch.list_id, time).encode())
+    return PollResult(
+        items=items, cursor=WatchedCards(watch.board_id, watch.list_id, time).encode()
+    )
 
 
 connector.event(

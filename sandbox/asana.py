@@ -362,7 +362,7 @@ class AsanaEmulator(Emulator):
         elif isinstance(value, str) and GID.fullmatch(value):
             user = self.users.get(value)
         else:
-            raise EmulatorError(400, f"assignee: Not an email, a gid or \"me\": {value}")
+            raise EmulatorError(400, f'assignee: Not an email, a gid or "me": {value}')
         if user is None:
             raise EmulatorError(400, f"assignee: Not a recognized ID: {value}")
         return user.gid
@@ -399,9 +399,7 @@ class AsanaEmulator(Emulator):
         if "completed_since" in params:
             chosen = [t for t in chosen if _open_or_completed_since(t, params["completed_since"])]
         fields = params.get("opt_fields")
-        return self._page(
-            request, [select(self.task_full(t), fields, t.compact()) for t in chosen]
-        )
+        return self._page(request, [select(self.task_full(t), fields, t.compact()) for t in chosen])
 
     # --- routes ---------------------------------------------------------------------------
 
@@ -465,7 +463,8 @@ class AsanaEmulator(Emulator):
             if not isinstance(projects, list):
                 raise EmulatorError(400, "projects: Not an array")
             known = [
-                self._known(self.projects, gid, f"projects: [{i}]") for i, gid in enumerate(projects)
+                self._known(self.projects, gid, f"projects: [{i}]")
+                for i, gid in enumerate(projects)
             ]
             if known:
                 workspace_gid = known[0].workspace_gid
@@ -552,4 +551,3 @@ def _open_or_completed_since(task: Task, completed_since: str) -> bool:
     return _parse_time(task.completed_at, "completed_at") >= _parse_time(
         completed_since, "completed_since"
     )
-

@@ -326,11 +326,8 @@ class GitHubEmulator(Emulator):
         draft: bool = False,
         created_at: datetime | None = None,
     ) -> Issue:
-        repo = self.repo(full_name)
         with self.lock:
-            issue = self._open(
-                repo, title, body, self.user(user or repo.owner.login), (), (), created_at
-            )
+            issue = self.add_issue(full_name, title, body=body, user=user, created_at=created_at)
             issue.pull = PullRequestInfo(
                 head=head, base=base, draft=draft, sha=secrets.token_hex(20)
             )
@@ -395,13 +392,13 @@ class GitHubEmulator(Emulator):
     async def list_issues(self, request: Request) -> Response:
         access = self._access(request, write=False)
         query = request.query_params
-        state = self._choice(query, "state", ("open", "closed", "all"), "open")
-        sort = self._choice(query, "sort", ("created", "updated", "comments"), "created")
-        direction = self._choice(query, "direction", ("asc", "desc"), "desc")
+        state = _choice(query, "state", ("open", "closed", "all"), "open")
+        sort = _choice(query, "sort", ("created", "updated", "comments"), "created")
+        direction = _choice(query, "direction", ("asc", "desc"), "desc")
         wanted = [
             name.strip().lower() for name in query.get("labels", "").split(",") if name.strip()
         ]
-        since = self._since(query.get("since"))
+        since = _since(query.get("since"))
         assignee = query.get("assignee")
         with self.lock:
             if assignee not in (None, "*", "none"):
@@ -502,12 +499,12 @@ class GitHubEmulator(Emulator):
     async def list_pulls(self, request: Request) -> Response:
         access = self._access(request, write=False)
         query = request.query_params
-        state = self._choice(query, "state", ("open", "closed", "all"), "open")
-        sort = self._choice(
+        state = _choice(query, "state", ("open", "closed", "all"), "open")
+        sort = _choice(
             query, "sort", ("created", "updated", "popularity", "long-running"), "created"
         )
         default_direction = "desc" if sort == "created" else "asc"
-        direction = self._choice(query, "direction", ("asc", "desc"), default_direction)
+        direction = _choice(query, "direction", ("asc", "desc"), default_direction)
         with self.lock:
             repo = access.repo
             pulls = [
@@ -591,25 +588,6 @@ class GitHubEmulator(Emulator):
         if isinstance(data, dict) or (allow_array and isinstance(data, list)):
             return data
         raise _invalid_request(f"For 'links/0/schema', {json.dumps(data)} is not an object.")
-
-    def _choice(self, query: Any, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = query.get(name, default)
-        if value not in allowed:
-            raise _validation_failed(
-                {"resource": "Issue", "code": "invalid", "field": name, "value": value}
-            )
-        return value
-
-    def _since(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise _validation_failed(
-                {"resource": "Issue", "code": "invalid", "field": "since", "value": value}
-            ) from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def _issue(self, repo: Repo, request: Request) -> Issue:
         issue = repo.issues.get(request.path_params["number"])
@@ -969,6 +947,27 @@ class _GitHubHeaders:
 
 
 # --- small pure helpers --------------------------------------------------------------
+
+
+def _choice(query: Any, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = query.get(name, default)
+    if value not in allowed:
+        raise _validation_failed(
+            {"resource": "Issue", "code": "invalid", "field": name, "value": value}
+        )
+    return value
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _validation_failed(
+            {"resource": "Issue", "code": "invalid", "field": "since", "value": value}
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _reactions(api: str) -> dict[str, Any]:

@@ -249,7 +249,9 @@ CALENDAR_READ = CALENDAR_WRITE | frozenset(
         "calendar.readonly",
     )
 )
-EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")  # ids a client may choose (events.insert)
+# Any event id: generated ones, plus `_<start>` suffixes of recurring-event instances.
+EVENT_REFERENCE = re.compile(r"^[A-Za-z0-9_]{5,1024}$")
 
 
 @dataclass(frozen=True)
@@ -366,8 +368,11 @@ class GoogleCalendarEmulator(GoogleEmulator):
         grant = self.authorize(request, CALENDAR_WRITE)
         _, events = self._calendar(request, grant)
         send_updates = enum_param(request, "sendUpdates", ("all", "externalOnly", "none"))
+        event_id = request.path_params["event_id"]
+        if not EVENT_REFERENCE.match(event_id):
+            raise bad_request("Invalid resource id value.", reason="invalid")
         with self.lock:
-            event = events.get(request.path_params["event_id"])
+            event = events.get(event_id)
             if event is None:
                 raise EmulatorError(404, "Not Found")
             if event["status"] == "cancelled":
@@ -603,13 +608,16 @@ class MailMessage:
 
     @property
     def text(self) -> str:
-        body = self.parsed.get_body(preferencelist=("plain", "html"))
-        return str(body.get_content()) if body is not None else ""
+        """The plain-text body (else the HTML one), decoded, with `\n` line ends."""
+        return self._body("plain", "html") or ""
 
     @property
     def html(self) -> str | None:
-        body = self.parsed.get_body(preferencelist=("html",))
-        return str(body.get_content()) if body is not None else None
+        return self._body("html")
+
+    def _body(self, *subtypes: str) -> str | None:
+        body = self.parsed.get_body(preferencelist=subtypes)
+        return str(body.get_content()).replace("\r\n", "\n") if body is not None else None
 
     @property
     def snippet(self) -> str:

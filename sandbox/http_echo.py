@@ -3,6 +3,7 @@ small JSON resource that validates its input the way a typical REST API does.
 
     ANY  /anything[/…]      echo: method, url, args, headers, json, data (httpbin's shape)
     ANY  /status/{code}     answer with that status
+    GET  /html              a small HTML page (a non-JSON answer)
     GET  /bearer            200 with a token the emulator issued, else 401
     GET  /items             list the items
     POST /items             create {"name": str, "tags"?: [str]} -> 201, else 400
@@ -21,11 +22,12 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.emulator import Emulator, EmulatorError
 
+HTML_PAGE = "<!doctype html><title>Echo</title><h1>Hello from the HTTP emulator</h1>"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -67,6 +69,7 @@ class HttpEchoEmulator(Emulator):
             Route("/anything", self.anything, methods=ALL_METHODS),
             Route("/anything/{rest:path}", self.anything, methods=ALL_METHODS),
             Route("/status/{code:int}", self.status, methods=ALL_METHODS),
+            Route("/html", self.html_page, methods=["GET"]),
             Route("/bearer", self.bearer, methods=["GET"]),
             Route("/items", self.list_items, methods=["GET"]),
             Route("/items", self.create_item, methods=["POST"]),
@@ -101,6 +104,9 @@ class HttpEchoEmulator(Emulator):
         if code >= 400:
             raise EmulatorError(code, HTTPStatus(code).phrase)
         return JSONResponse({"status": code}, code) if code != 204 else Response(status_code=204)
+
+    async def html_page(self, _request: Request) -> Response:
+        return HTMLResponse(HTML_PAGE)
 
     async def bearer(self, request: Request) -> Response:
         grant = self.bearer_grant(request)

@@ -16,6 +16,9 @@ EMULATORS: dict[str, str] = {
     "google_calendar": "sandbox.google:GoogleCalendarEmulator",
     "gmail": "sandbox.google:GmailEmulator",
     "google_drive": "sandbox.google:GoogleDriveEmulator",
+    "trello": "sandbox.trello:TrelloEmulator",
+    "asana": "sandbox.asana:AsanaEmulator",
+    "dropbox": "sandbox.dropbox:DropboxEmulator",
 }
 
 

@@ -15,6 +15,7 @@ belong to. Tests seed with `add_board`/`add_list`/`add_card` and inspect `boards
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -83,11 +84,12 @@ class Member:
     username: str
 
     def to_api(self) -> dict[str, Any]:
+        avatar = hashlib.md5(self.username.encode()).hexdigest()
         return {
             "id": self.id,
             "activityBlocked": False,
-            "avatarHash": None,
-            "avatarUrl": None,
+            "avatarHash": avatar,
+            "avatarUrl": f"https://trello-members.s3.amazonaws.com/{self.id}/{avatar}",
             "fullName": self.username.replace("-", " ").title(),
             "idMemberReferrer": None,
             "initials": self.username[:2].upper(),

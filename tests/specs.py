@@ -440,22 +440,34 @@ class _Dropbox(_Format):
 
 
 def oas30_to_jsonschema(node: Any) -> Any:
-    """OpenAPI 3.0 `nullable` (plain, and Asana's `allOf: [{$ref}, {nullable: true}]`)
-    turned into JSON Schema "or null"."""
+    """OpenAPI 3.0 `nullable` turned into JSON Schema "or null": plain `nullable: true`,
+    and Asana's nullable references, where an `allOf` member carries the flag
+    (`allOf: [{$ref}, {nullable: true}]`, or `{readOnly: true, nullable: true}`, or an
+    object schema with `nullable: true`): the whole `allOf` may then be null."""
     if isinstance(node, list):
         return [oas30_to_jsonschema(item) for item in node]
     if not isinstance(node, dict):
         return node
     nullable = node.get("nullable") is True
-    if isinstance(node.get("allOf"), list) and {"nullable": True} in node["allOf"]:
+    members = node.get("allOf")
+    if isinstance(members, list) and any(_flagged_nullable(m) for m in members):
         nullable = True
-        node = {**node, "allOf": [s for s in node["allOf"] if s != {"nullable": True}]}
+        stripped = [_without_nullable(m) if _flagged_nullable(m) else m for m in members]
+        node = {**node, "allOf": [m for m in stripped if m != {}]}
     node = {
         key: oas30_to_jsonschema(value)
         for key, value in node.items()
         if not (key == "nullable" and isinstance(value, bool))
     }
     return {"anyOf": [node, {"type": "null"}]} if nullable else node
+
+
+def _flagged_nullable(member: Any) -> bool:
+    return isinstance(member, dict) and member.get("nullable") is True
+
+
+def _without_nullable(member: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in member.items() if key != "nullable"}
 
 
 # --- loading -------------------------------------------------------------------------

@@ -11,12 +11,14 @@ with InvalidInput — after the service itself rejected it — with the invalid 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 from pydantic import BaseModel
 
+from cli.main import main
 from connectors.base import (
     ActionContext,
     Connector,
@@ -172,3 +174,21 @@ def _auth_settings(connector: Connector) -> list[str]:
     if isinstance(auth, TokenAuth):
         return [auth.api_key_setting]
     return []
+
+
+def test_atom_connectors_prints_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectors"]) == 0
+    text = capsys.readouterr().out
+    for key, action in REGISTRY.actions.items():
+        assert f"{key} — {action.description}" in text
+        for name in action.input_model.model_json_schema().get("required", []):
+            assert f"        {name} (" in text, f"{key}: input {name!r} not listed"
+    for key in REGISTRY.events:
+        assert f"    {key} — " in text
+    assert main(["connectors", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(REGISTRY.catalog()))
+
+
+def test_atom_connectors_names_an_unknown_connector(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectors", "nope"]) == 1
+    assert "no connector named 'nope'" in capsys.readouterr().err

@@ -1,0 +1,314 @@
+"""The Google Drive connector against its emulator, with what it sends and what the
+emulator answers checked against Drive's discovery document."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from connectors.base import (
+    ActionContext,
+    Credentials,
+    InvalidInput,
+    NotFound,
+    StaticCredentials,
+)
+from connectors.client import HttpPool
+from connectors.google import DRIVE_FILE
+from connectors.google_drive import (
+    FOLDER_MIME_TYPE,
+    FileCreatedConfig,
+    ShareFileInput,
+    connector,
+    poll_created_files,
+)
+from core.settings import Settings
+from sandbox.emulator import EmulatorError
+from sandbox.google import (
+    GoogleDriveEmulator,
+    ShareNotification,
+    drive_search,
+    select_fields,
+    split_multipart,
+)
+from tests.specs import assert_request_matches, validate_response, validate_schema
+
+UPLOAD = "/upload/drive/v3/files"
+FILES = "/drive/v3/files"
+
+
+@pytest.fixture
+def drive() -> Iterator[GoogleDriveEmulator]:
+    with GoogleDriveEmulator() as emulator:
+        yield emulator
+
+
+async def context(emulator: GoogleDriveEmulator, scopes: set[str] | None = None) -> ActionContext:
+    pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides()))
+    credentials = StaticCredentials(Credentials(**emulator.issue_token(scopes=scopes)))
+    return ActionContext(
+        team_id="T1", user_id="U1", http=pool.for_connector(connector, credentials)
+    )
+
+
+@pytest.fixture
+async def ctx(drive: GoogleDriveEmulator) -> AsyncIterator[ActionContext]:
+    context_ = await context(drive)
+    yield context_
+    await context_.http.pool.aclose()
+
+
+async def run(ctx: ActionContext, action: str, **inputs: object):
+    return await connector.actions[action].run(ctx, inputs)
+
+
+# --- upload_file and create_folder ---------------------------------------------------------
+
+
+async def test_upload_file_sends_a_multipart_upload(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    folder = await run(ctx, "create_folder", name="Reports")
+    out = await run(
+        ctx, "upload_file", name="q3.csv", content="region,total\nEU,12\n", folder_id=folder.id
+    )
+    assert drive.file_contents[out.id] == b"region,total\nEU,12\n"
+    record = drive.drive_files[out.id]
+    assert (record["name"], record["mimeType"], record["parents"]) == (
+        "q3.csv",
+        "text/csv",
+        [folder.id],
+    )
+    assert out.url == record["webViewLink"] and out.parents == [folder.id]
+    assert folder.is_folder and folder.url == f"https://drive.google.com/drive/folders/{folder.id}"
+
+    request = drive.received(UPLOAD, "POST")[-1]
+    assert request.query["uploadType"] == "multipart"
+    assert request.headers["content-type"].startswith("multipart/related; boundary=")
+    assert_request_matches("google_drive", request)
+    (metadata_headers, metadata), (media_headers, media) = split_multipart(
+        request.body, request.headers["content-type"]
+    )
+    assert metadata_headers["content-type"].startswith("application/json")
+    assert json.loads(metadata) == {
+        "name": "q3.csv",
+        "mimeType": "text/csv",
+        "parents": [folder.id],
+    }
+    assert (media_headers["content-type"], media) == ("text/csv", b"region,total\nEU,12\n")
+    assert_request_matches("google_drive", drive.received(FILES, "POST")[-1])
+
+
+async def test_binary_content_survives_the_upload(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    data = bytes(range(256)) * 4 + b"\r\n--not-a-boundary\r\n"
+    out = await run(ctx, "upload_file", name="blob", content_base64=base64.b64encode(data).decode())
+    assert drive.file_contents[out.id] == data
+    assert out.mime_type == "application/octet-stream"
+
+
+async def test_drive_responses_match_the_discovery_document(drive: GoogleDriveEmulator) -> None:
+    token = drive.issue_token()["access_token"]
+    async with httpx.AsyncClient(
+        base_url=drive.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        folder = await client.post(FILES, json={"name": "F", "mimeType": FOLDER_MIME_TYPE})
+        media = await client.post(
+            UPLOAD,
+            params={"uploadType": "media", "fields": "*"},
+            content=b"hi",
+            headers={"Content-Type": "text/plain"},
+        )
+        listed = await client.get(FILES, params={"fields": "*"})
+        shared = await client.post(
+            f"{FILES}/{folder.json()['id']}/permissions", json={"role": "reader", "type": "anyone"}
+        )
+    assert folder.json().keys() == {"kind", "id", "name", "mimeType"}  # Drive's default fields
+    validate_response("google_drive", FILES, "POST", 200, folder.json())
+    validate_response("google_drive", UPLOAD, "POST", 200, media.json())
+    validate_response("google_drive", FILES, "GET", 200, listed.json())
+    validate_response("google_drive", f"{FILES}/x/permissions", "POST", 200, shared.json())
+    assert media.json()["name"] == "Untitled" and media.json()["size"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("parent", "error", "message"),
+    [
+        ("1nosuchfolder", NotFound, "File not found: 1nosuchfolder."),
+        ("1plainfile", InvalidInput, "The specified parent is not a folder."),
+    ],
+)
+async def test_a_parent_must_be_an_existing_folder(
+    drive: GoogleDriveEmulator, ctx: ActionContext, parent: str, error: type, message: str
+) -> None:
+    drive.add_file("notes.txt", file_id="1plainfile")
+    with pytest.raises(error, match=message):
+        await run(ctx, "create_folder", name="x", parent_id=parent)
+
+
+async def test_uploads_over_five_megabytes_are_refused_before_sending(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    with pytest.raises(InvalidInput, match="up to 5 MB"):
+        await run(ctx, "upload_file", name="big.txt", content="x" * (5 * 1024 * 1024 + 1))
+    assert drive.received() == []
+
+
+def test_upload_needs_exactly_one_kind_of_content() -> None:
+    for inputs in ({}, {"content": "a", "content_base64": "YQ=="}, {"content_base64": "%%"}):
+        with pytest.raises(ValidationError):
+            connector.actions["upload_file"].input_model.model_validate({"name": "a", **inputs})
+
+
+# --- share_file ----------------------------------------------------------------------------
+
+
+async def test_share_with_a_user_notifies_them_and_repeating_is_harmless(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    file = await run(ctx, "upload_file", name="plan.md", content="# Plan")
+    first = await run(
+        ctx, "share_file", file_id=file.id, email="bob@example.com", role="writer", message="FYI"
+    )
+    again = await run(ctx, "share_file", file_id=file.id, email="bob@example.com", role="writer")
+    assert first.permission_id == again.permission_id
+    assert (first.role, first.type, first.email) == ("writer", "user", "bob@example.com")
+    grants = [p for p in drive.drive_files[file.id]["permissions"] if p["role"] != "owner"]
+    assert len(grants) == 1
+    assert drive.share_notifications == [
+        ShareNotification(file.id, "bob@example.com", "writer", "FYI"),
+        ShareNotification(file.id, "bob@example.com", "writer", None),
+    ]
+    request = drive.received(f"{FILES}/{file.id}/permissions", "POST")[0]
+    assert request.query["sendNotificationEmail"] == "true"
+    assert_request_matches("google_drive", request)
+
+
+async def test_share_with_anyone_sends_no_mail(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    file = await run(ctx, "upload_file", name="public.txt", content="hello")
+    out = await run(ctx, "share_file", file_id=file.id, type="anyone", notify=False)
+    assert (out.permission_id, out.type, out.email) == ("anyoneWithLink", "anyone", None)
+    assert drive.share_notifications == []
+    request = drive.received(f"{FILES}/{file.id}/permissions", "POST")[0]
+    assert "sendNotificationEmail" not in request.query  # not allowed for anyone
+
+
+async def test_share_rejections(drive: GoogleDriveEmulator, ctx: ActionContext) -> None:
+    file = await run(ctx, "upload_file", name="a.txt", content="a")
+    with pytest.raises(InvalidInput, match="Invalid email address"):
+        await run(ctx, "share_file", file_id=file.id, email="bob at example.com")
+    with pytest.raises(NotFound, match="File not found"):
+        await run(ctx, "share_file", file_id="1missing", email="bob@example.com")
+    for inputs in ({"type": "anyone", "email": "a@b.co"}, {"type": "user"}):
+        with pytest.raises(ValidationError):
+            ShareFileInput.model_validate({"file_id": file.id, **inputs})
+
+
+async def test_drive_file_scope_only_reaches_files_atom_created(drive: GoogleDriveEmulator) -> None:
+    theirs = drive.add_file("their.txt")
+    ctx = await context(drive, scopes={DRIVE_FILE})
+    try:
+        ours = await run(ctx, "upload_file", name="ours.txt", content="x")
+        await run(ctx, "share_file", file_id=ours.id, type="anyone")
+        with pytest.raises(NotFound):
+            await run(ctx, "share_file", file_id=theirs["id"], type="anyone")
+    finally:
+        await ctx.http.pool.aclose()
+
+
+# --- file_created --------------------------------------------------------------------------
+
+
+async def test_file_created_starts_now_and_can_watch_one_folder(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    inbox = await run(ctx, "create_folder", name="Inbox")
+    drive.add_file(
+        "before.txt", parents=[inbox.id], created_time=datetime.now(UTC) - timedelta(days=1)
+    )
+    everywhere, in_inbox = FileCreatedConfig(), FileCreatedConfig(folder_id=inbox.id)
+    cursor_all = (await poll_created_files(ctx, everywhere, None)).cursor
+    cursor_inbox = (await poll_created_files(ctx, in_inbox, None)).cursor
+
+    inside = drive.add_file("scan.pdf", mime_type="application/pdf", parents=[inbox.id])
+    outside = await run(ctx, "upload_file", name="elsewhere.txt", content="x")
+    anywhere = await poll_created_files(ctx, everywhere, cursor_all)
+    assert [item.id for item in anywhere.items] == [inside["id"], outside.id]
+    folder_only = await poll_created_files(ctx, in_inbox, cursor_inbox)
+    assert [item.payload["name"] for item in folder_only.items] == ["scan.pdf"]
+    assert folder_only.items[0].payload["url"] == inside["webViewLink"]
+
+    assert (await poll_created_files(ctx, in_inbox, folder_only.cursor)).items == []
+    request = drive.received(FILES, "GET")[-1]
+    assert f"'{inbox.id}' in parents" in request.query["q"]
+    assert_request_matches("google_drive", request)
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("", ["a.txt", "b.pdf", "Folder"]),
+        ("name = 'a.txt'", ["a.txt"]),
+        (
+            "name contains 'B' or mimeType = 'application/vnd.google-apps.folder'",
+            ["b.pdf", "Folder"],
+        ),
+        ("not trashed = false", []),
+        ("createdTime > '2030-01-01T00:00:00' and 'root' in parents", []),
+        (r"name = 'it\'s'", []),
+    ],
+)
+def test_the_emulator_understands_drive_queries(query: str, names: list[str]) -> None:
+    files = [
+        {
+            "name": "a.txt",
+            "mimeType": "text/plain",
+            "trashed": False,
+            "parents": ["p"],
+            "createdTime": "2029-01-01T00:00:00.000Z",
+        },
+        {
+            "name": "b.pdf",
+            "mimeType": "application/pdf",
+            "trashed": False,
+            "parents": ["p"],
+            "createdTime": "2029-06-01T00:00:00.000Z",
+        },
+        {
+            "name": "Folder",
+            "mimeType": FOLDER_MIME_TYPE,
+            "trashed": False,
+            "parents": ["p"],
+            "createdTime": "2029-09-01T00:00:00.000Z",
+        },
+    ]
+    matches = drive_search(query)
+    assert [f["name"] for f in files if matches(f)] == names
+
+
+@pytest.mark.parametrize("query", ["name = ", "name ~ 'x'", "color = 'red'", "(name = 'x'"])
+def test_malformed_drive_queries_are_invalid(query: str) -> None:
+    with pytest.raises(EmulatorError, match="Invalid Value"):
+        drive_search(query)
+
+
+def test_partial_responses_follow_the_fields_selector() -> None:
+    body = {"kind": "k", "nextPageToken": "t", "files": [{"id": "1", "name": "n", "size": "3"}]}
+    assert select_fields(body, "nextPageToken,files(id,name)") == {
+        "nextPageToken": "t",
+        "files": [{"id": "1", "name": "n"}],
+    }
+    assert select_fields(body, "*") == body
+
+
+def test_stored_files_match_the_file_schema(drive: GoogleDriveEmulator) -> None:
+    validate_schema("google_drive", "File", drive.add_file("x.txt", content=b"x"))

@@ -1,0 +1,206 @@
+"""The Scheduler on APScheduler 4 (`apscheduler==4.0.0a6`).
+
+Two setups, chosen by the database URL:
+
+- Postgres: APScheduler's SQLAlchemy data store on our async engine, its tables in their
+  own schema (`apscheduler`, created by the migration `*_apscheduler_tables.py` — never by
+  nodes racing at first start), and `PsycopgEventBroker` (LISTEN/NOTIFY) so every node
+  hears about new schedules and jobs at once. Not `AsyncpgEventBroker`: with anyio >= 4.14
+  it drops cross-node events silently (agronholm/apscheduler#1141).
+- SQLite (embedded, one process): the memory data store and the local broker. Nothing
+  is persisted there; reconcile rebuilds the schedules from our tables at start, and our
+  tables record the last fire of each schedule, so the misfire policy still applies.
+
+A node that passes `handlers` processes schedules and jobs; without handlers the
+scheduler is a client (a web or bot process adding schedules and queueing jobs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler import (
+    AsyncScheduler,
+    CoalescePolicy,
+    ConflictPolicy,
+    SchedulerRole,
+    TaskDefaults,
+    current_job,
+)
+from apscheduler.abc import DataStore, EventBroker
+from apscheduler.datastores.memory import MemoryDataStore
+from apscheduler.datastores.sqlalchemy import SQLAlchemyDataStore
+from apscheduler.eventbrokers.local import LocalEventBroker
+from apscheduler.eventbrokers.psycopg import PsycopgEventBroker
+from sqlalchemy import Connection, Engine, MetaData, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateSchema
+
+from core.db import Database, is_sqlite
+from core.settings import Settings
+from workflows.scheduler import (
+    JobHandler,
+    Scheduler,
+    SchedulerError,
+    ScheduleSpec,
+    ScheduleState,
+    Task,
+)
+from workflows.scheduling.triggers import build_trigger
+
+APSCHEDULER_SCHEMA = "apscheduler"
+NOTIFY_CHANNEL = "atom_scheduler"
+FINGERPRINT_KEY = "fingerprint"
+MISSING_TABLES = (
+    "The scheduler's tables (schema `apscheduler`) are missing in this Postgres database. "
+    "Run `atom db upgrade` once before starting worker nodes."
+)
+log = logging.getLogger(__name__)
+
+
+# --- tables (used by the migration) ---------------------------------------------------------
+
+
+def apscheduler_metadata(engine: Engine) -> MetaData:
+    """APScheduler's own table definitions for `engine`'s dialect, in APSCHEDULER_SCHEMA."""
+    return SQLAlchemyDataStore(engine, schema=APSCHEDULER_SCHEMA).get_table_definitions()
+
+
+def create_apscheduler_tables(connection: Connection) -> None:
+    """Create the schema, the tables and the schema-version row (Postgres only)."""
+    connection.execute(CreateSchema(APSCHEDULER_SCHEMA, if_not_exists=True))
+    metadata = apscheduler_metadata(connection.engine)
+    metadata.create_all(connection)
+    versions = metadata.tables[f"{APSCHEDULER_SCHEMA}.metadata"]
+    if connection.execute(versions.select()).first() is None:
+        connection.execute(versions.insert().values(schema_version=1))
+
+
+def drop_apscheduler_tables(connection: Connection) -> None:
+    connection.execute(text(f'DROP SCHEMA IF EXISTS "{APSCHEDULER_SCHEMA}" CASCADE'))
+
+
+# --- the Scheduler -------------------------------------------------------------------------
+
+
+class ApScheduler(Scheduler):
+    """`Scheduler` over one started `AsyncScheduler`."""
+
+    def __init__(self, scheduler: AsyncScheduler) -> None:
+        self.apscheduler = scheduler
+
+    @property
+    def identity(self) -> str:
+        return self.apscheduler.identity
+
+    async def put_schedule(self, spec: ScheduleSpec) -> datetime | None:
+        first_fire = build_trigger(spec.timing, spec.anchor, spec.after).next()
+        if first_fire is None:
+            await self.remove_schedules([spec.id])
+            return None
+        await self.apscheduler.add_schedule(
+            spec.task.value,
+            build_trigger(spec.timing, spec.anchor, spec.after),
+            id=spec.id,
+            kwargs=dict(spec.kwargs),
+            coalesce=CoalescePolicy.latest,
+            misfire_grace_time=None,  # our handlers apply the misfire policy and record it
+            metadata={FINGERPRINT_KEY: spec.fingerprint},
+            conflict_policy=ConflictPolicy.replace,
+        )
+        return first_fire
+
+    async def remove_schedules(self, ids: Collection[str]) -> None:
+        if ids:
+            await self.apscheduler.data_store.remove_schedules(set(ids))
+
+    async def schedules(self) -> list[ScheduleState]:
+        return [
+            ScheduleState(
+                id=schedule.id,
+                task=schedule.task_id,
+                fingerprint=schedule.metadata.get(FINGERPRINT_KEY),
+                next_fire_time=schedule.next_fire_time,
+                paused=schedule.paused,
+            )
+            for schedule in await self.apscheduler.get_schedules()
+        ]
+
+    async def enqueue(self, task: Task, kwargs: Mapping[str, Any]) -> None:
+        await self.apscheduler.add_job(task.value, kwargs=dict(kwargs))
+
+
+def _bound(handler: JobHandler) -> Any:
+    """The callable APScheduler runs for a task: the node's handler, given the job's
+    arguments and the fire time it was created for."""
+
+    async def run_job(**kwargs: Any) -> None:
+        await handler(kwargs, current_job.get().scheduled_fire_time)
+
+    return run_job
+
+
+# --- construction --------------------------------------------------------------------------
+
+
+def psycopg_conninfo(database_url: str) -> str:
+    """The libpq URL of an SQLAlchemy Postgres URL (`postgresql+asyncpg://…`)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def _check_tables(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT to_regclass(:name)"), {"name": f"{APSCHEDULER_SCHEMA}.schedules"}
+        )
+    if found is None:
+        raise SchedulerError(MISSING_TABLES)
+
+
+async def _services(database: Database) -> tuple[DataStore, EventBroker]:
+    if is_sqlite(database.url):
+        return MemoryDataStore(), LocalEventBroker()
+    await _check_tables(database)
+    return (
+        SQLAlchemyDataStore(database.engine, schema=APSCHEDULER_SCHEMA),
+        PsycopgEventBroker(psycopg_conninfo(database.url), channel=NOTIFY_CHANNEL),
+    )
+
+
+@asynccontextmanager
+async def open_scheduler(
+    settings: Settings,
+    database: Database,
+    *,
+    handlers: Mapping[Task, JobHandler] | None = None,
+    identity: str = "",
+    max_concurrent_jobs: int = 100,
+) -> AsyncIterator[ApScheduler]:
+    """The scheduler for `database`; with `handlers` this process is a worker node
+    (it processes due schedules and runs jobs) until the context exits."""
+    data_store, event_broker = await _services(database)
+    scheduler = AsyncScheduler(
+        data_store,
+        event_broker,
+        identity=identity,
+        role=SchedulerRole.both,
+        max_concurrent_jobs=max_concurrent_jobs,
+        task_defaults=TaskDefaults(job_executor="async", max_running_jobs=None),
+        lease_duration=timedelta(seconds=max(settings.run_lease_seconds, 2.0)),
+        logger=logging.getLogger("workflows.scheduling.apscheduler"),
+    )
+    async with scheduler:
+        for task in Task:
+            bound = {"func": _bound(handlers[task])} if handlers and task in handlers else {}
+            await scheduler.configure_task(
+                task.value, max_running_jobs=None, misfire_grace_time=None, **bound
+            )
+        if handlers:
+            await scheduler.start_in_background()
+            log.info("worker node %s started", scheduler.identity)
+        yield ApScheduler(scheduler)
