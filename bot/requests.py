@@ -1,21 +1,36 @@
 """One path for every request, however it arrived (typed DM, mention, `/atom <text>`,
-transcribed voice note): this is where a request becomes a reply."""
+transcribed voice note): plan it (or revise the thread's pending plan, or continue after
+the planner's question) and show the preview or the question in the conversation's
+thread."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import HELP_TEXT, help_blocks
+from bot.blocks.kit import actions, button, fallback_text, section
+from bot.blocks.plan import MissingConnection, plan_blocks, question_blocks
+from bot.pending import PENDING, QUESTION
+from bot.plans import supersede
 from bot.services import BotServices
+from workflows.model import EventTrigger, Workflow
+from workflows.planning.results import Plan, PlanContext, PlannerError, Question
 
-CAPABILITIES = "Hi! Here is what I can do — describe a workflow and I'll plan it."
+log = logging.getLogger(__name__)
+
+GREETINGS = {"", "help", "hi", "hello", "hey", "?", "what can you do", "what can you do?"}
+CHOICE = "question_choice"
+NO_AUTH_SERVICES = {"slack", "http", "approval"}
 
 
 @dataclass(frozen=True)
 class Conversation:
-    """Where a request came from and where the answer goes."""
+    """Where a request came from and where the answer goes. `thread_ts` is the thread the
+    conversation lives in; None starts a new thread at the bot's answer."""
 
     team_id: str
     user_id: str
@@ -26,10 +41,148 @@ class Conversation:
 async def handle_request(
     text: str, where: Conversation, services: BotServices, client: AsyncWebClient
 ) -> None:
-    """Answer `text` said by `where.user_id` in `where.channel_id`."""
-    await client.chat_postMessage(
+    """Answer `text`: a new request, a follow-up to the thread's pending plan, or the
+    answer to the planner's question."""
+    text = text.strip()
+    if text.lower() in GREETINGS:
+        await client.chat_postMessage(
+            channel=where.channel_id,
+            thread_ts=where.thread_ts,
+            text=HELP_TEXT,
+            blocks=help_blocks("Hi! Here is what I can do — describe a workflow and I'll plan it."),
+        )
+        return
+    open_plan = where.thread_ts and await services.pending.open_in_thread(
+        where.team_id, where.channel_id, where.thread_ts
+    )
+    context = await planning_context(services, client, where)
+    try:
+        if open_plan and open_plan.status == PENDING and open_plan.document:
+            request = f"{open_plan.request}\n{text}"
+            result = await services.planner.revise(
+                Workflow.model_validate(open_plan.document), text, context
+            )
+        elif open_plan and open_plan.status == QUESTION:
+            request = f"{open_plan.request} {text}"
+            result = await services.planner.plan(request, context)
+        else:
+            request = text
+            result = await services.planner.plan(text, context)
+    except PlannerError as exc:
+        await say(client, where, f":warning: I couldn't plan that: {exc}")
+        return
+    if open_plan:
+        await supersede(services, client, open_plan)
+    await show_result(services, client, where, request, result)
+
+
+async def planning_context(
+    services: BotServices, client: AsyncWebClient, where: Conversation
+) -> PlanContext:
+    connected = await connected_services(services, where.team_id, where.user_id)
+    return PlanContext(
+        user=where.user_id,
+        timezone=await user_timezone(client, where.user_id),
+        now=datetime.now(UTC),
+        connected=frozenset(connected),
+    )
+
+
+async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
+    info = await client.users_info(user=user_id)
+    return info["user"].get("tz") or "UTC"
+
+
+async def connected_services(services: BotServices, team_id: str, user_id: str) -> set[str]:
+    connections = await services.connections.list(team_id, user_id)
+    return {c.service for c in connections if c.status == "connected"} | NO_AUTH_SERVICES
+
+
+async def say(client: AsyncWebClient, where: Conversation, text: str) -> None:
+    await client.chat_postMessage(channel=where.channel_id, thread_ts=where.thread_ts, text=text)
+
+
+async def show_result(
+    services: BotServices,
+    client: AsyncWebClient,
+    where: Conversation,
+    request: str,
+    result: Plan | Question,
+) -> None:
+    if isinstance(result, Question):
+        plan = await services.pending.create(
+            team_id=where.team_id,
+            user_id=where.user_id,
+            channel_id=where.channel_id,
+            thread_ts=where.thread_ts or "",
+            request=request,
+            status=QUESTION,
+            question=result.text,
+            document=result.partial.to_document() if result.partial else None,
+        )
+        blocks = question_blocks(result.text)
+        if result.choices:
+            blocks.append(
+                actions(
+                    *[
+                        button(c.label, f"{CHOICE}_{i}", f"{plan.id}|{c.request}")
+                        for i, c in enumerate(result.choices[:5])
+                    ]
+                )
+            )
+        sent = await client.chat_postMessage(
+            channel=where.channel_id,
+            thread_ts=where.thread_ts,
+            text=fallback_text(result.text),
+            blocks=blocks,
+        )
+        await services.pending.save(
+            where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+        )
+        return
+    plan = await services.pending.create(
+        team_id=where.team_id,
+        user_id=where.user_id,
+        channel_id=where.channel_id,
+        thread_ts=where.thread_ts or "",
+        request=request,
+        status=PENDING,
+        document=result.workflow.to_document(),
+    )
+    blocks = plan_blocks(
+        plan.id,
+        result.workflow,
+        services.service_titles(),
+        await missing_connections(services, where, result.workflow),
+        where.user_id,
+    )
+    if result.assumptions:
+        blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
+    sent = await client.chat_postMessage(
         channel=where.channel_id,
         thread_ts=where.thread_ts,
-        text=HELP_TEXT,
-        blocks=help_blocks(CAPABILITIES),
+        text=fallback_text(f"Plan: {result.workflow.name}"),
+        blocks=blocks,
     )
+    await services.pending.save(
+        where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+    )
+
+
+async def missing_connections(
+    services: BotServices, where: Conversation, workflow: Workflow
+) -> list[MissingConnection]:
+    used = {step.action.split(".")[0] for step in workflow.steps}
+    if isinstance(workflow.trigger, EventTrigger):
+        used.add(workflow.trigger.event.split(".")[0])
+    missing = sorted(used - await connected_services(services, where.team_id, where.user_id))
+    titles = services.service_titles()
+    return [
+        MissingConnection(
+            service,
+            titles.get(service, service),
+            await services.connections.connect_url(where.team_id, where.user_id, service),
+        )
+        for service in missing
+        if service in services.registry.connectors
+    ]

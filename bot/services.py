@@ -1,13 +1,71 @@
 """What the Slack layer needs from the rest of ATOM, handed in by the composition root
-(cli/). Listeners receive it through Bolt's context as `services`."""
+(cli/runtime.py). Listeners receive it through Bolt's context as `services`.
+
+The scheduler side (triggers, job queue) and the account connections are seams with a
+small protocol each, so the bot never depends on how they are implemented."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dedupe import EventDeduplicator
+from bot.pending import PendingPlans
+from connectors.registry import Registry
 from core.db import Database
 from core.settings import Settings
+from workflows.engine import Engine
+from workflows.store import AuditLog, RunRepo, WorkflowRecord, WorkflowRepo
+
+
+class Triggers(Protocol):
+    """Makes a stored workflow's trigger live (schedule, event subscription) or not."""
+
+    async def activate(self, record: WorkflowRecord) -> datetime | None:
+        """Start firing `record`'s trigger; returns the next fire time of a schedule."""
+        ...
+
+    async def deactivate(self, team_id: str, workflow_id: str) -> None: ...
+
+
+class RunLauncher(Protocol):
+    """Gets a queued run executed by some worker node."""
+
+    async def launch(self, run_id: str) -> None: ...
+
+
+class Connection(Protocol):
+    service: str
+    status: str  # "connected" | "expired"
+    account: str | None
+
+
+class Connections(Protocol):
+    """The user's accounts at the services (the token vault behind it)."""
+
+    async def connect_url(
+        self, team_id: str, user_id: str, service: str, scopes: list[str] | None = None
+    ) -> str: ...
+
+    async def list(self, team_id: str, user_id: str) -> list[Connection]: ...
+
+    async def disconnect(self, team_id: str, user_id: str, service: str) -> bool: ...
+
+
+class SlackClients(Protocol):
+    """A Web API client authorised for a workspace (for work outside a Slack request:
+    run status updates, approval requests)."""
+
+    async def for_team(self, team_id: str) -> AsyncWebClient: ...
+
+
+class Planner(Protocol):
+    async def plan(self, text: str, context: object) -> object: ...
+
+    async def revise(self, workflow: object, text: str, context: object) -> object: ...
 
 
 @dataclass
@@ -15,3 +73,18 @@ class BotServices:
     settings: Settings
     database: Database
     dedupe: EventDeduplicator
+    registry: Registry
+    workflows: WorkflowRepo
+    runs: RunRepo
+    audit: AuditLog
+    engine: Engine
+    pending: PendingPlans
+    planner: Planner
+    triggers: Triggers
+    launcher: RunLauncher
+    connections: Connections
+    slack: SlackClients
+
+    def service_titles(self) -> dict[str, str]:
+        titles = {c.name: c.title for c in self.registry.connectors.values()}
+        return {**titles, "approval": "Approval"}

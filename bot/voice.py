@@ -150,10 +150,15 @@ def _too_large(clip: Clip, size: int | str, limit: int) -> ClipTooLarge:
 # --- downloading from Slack --------------------------------------------------------------
 
 
-async def download(http: httpx.AsyncClient, clip: Clip, token: str, max_bytes: int) -> bytes:
-    """The clip's bytes, fetched with the bot token; at most `max_bytes` of them."""
+def check_declared_size(clip: Clip, max_bytes: int) -> None:
+    """Refuse a clip Slack says is too large, without downloading it."""
     if clip.size is not None and clip.size > max_bytes:
         raise _too_large(clip, clip.size, max_bytes)
+
+
+async def download(http: httpx.AsyncClient, clip: Clip, token: str, max_bytes: int) -> bytes:
+    """The clip's bytes, fetched with the bot token; at most `max_bytes` of them."""
+    check_declared_size(clip, max_bytes)
     if not clip.download_url:
         raise DownloadFailed(
             f"Slack gave me no download link for {clip.name}. Share the clip again, then "
@@ -269,8 +274,6 @@ class WhisperTranscriber:
     """An OpenAI-compatible `POST {base}/audio/transcriptions`: OpenAI itself, or a
     self-hosted Whisper server at `ATOM_OPENAI_BASE_URL` (which may need no key)."""
 
-    service = "the speech-to-text server"
-
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         if not key and not settings.openai_base_url:
@@ -280,6 +283,7 @@ class WhisperTranscriber:
                 "Whisper server. An admin can set one; then press Try again. Meanwhile, type "
                 "your request."
             )
+        self.service = "the speech-to-text server" if settings.openai_base_url else "OpenAI"
         self.url = (settings.openai_base_url or OPENAI_BASE_URL).rstrip("/")
         self.url += "/audio/transcriptions"
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -306,7 +310,7 @@ class WhisperTranscriber:
             raise TranscriptionFailed(_service_problem(self.service, response.status_code, body))
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             raise TranscriptionFailed(
-                f"{self.service.capitalize()} answered without a transcript. Press Try again "
+                f"{_capitalised(self.service)} answered without a transcript. Press Try again "
                 "in a moment."
             )
         return body["text"]
@@ -344,8 +348,12 @@ def _error_detail(body: Any) -> str:
     return body.strip()[:200] if isinstance(body, str) else ""
 
 
+def _capitalised(service: str) -> str:
+    return service[0].upper() + service[1:]
+
+
 def _service_problem(service: str, status: int | None, body: Any) -> str:
-    name = service[0].upper() + service[1:]
+    name = _capitalised(service)
     detail = _error_detail(body)
     said = f" (“{detail}”)" if detail else ""
     if status in (401, 403):
@@ -367,7 +375,7 @@ def _service_problem(service: str, status: int | None, body: Any) -> str:
 
 def _timed_out(service: str, seconds: float) -> TranscriptionFailed:
     return TranscriptionFailed(
-        f"{service[0].upper() + service[1:]} did not answer within {seconds:g} s. "
+        f"{_capitalised(service)} did not answer within {seconds:g} s. "
         "Press Try again in a moment, or type your request."
     )
 
@@ -384,8 +392,7 @@ def _unreachable(service: str, exc: Exception) -> TranscriptionFailed:
 
 async def hear(clip: Clip, token: str, settings: Settings) -> str:
     """Download and transcribe `clip`; the transcript, or a VoiceError."""
-    if clip.size is not None and clip.size > settings.voice_max_bytes:
-        raise _too_large(clip, clip.size, settings.voice_max_bytes)
+    check_declared_size(clip, settings.voice_max_bytes)  # before anything else can fail
     started = time.monotonic()
     async with httpx.AsyncClient(
         timeout=settings.http_timeout_seconds, follow_redirects=True

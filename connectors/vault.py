@@ -220,15 +220,18 @@ class Vault:
     # --- CredentialProvider ------------------------------------------------------------
 
     async def for_service(
-        self, team_id: str, user_id: str, service: str
+        self, team_id: str, user_id: str | None, service: str
     ) -> CredentialSource | None:
         """Credentials for `user_id` of `team_id` on `service`, or None when the user has no
-        usable connection (never connected, disconnected or expired)."""
+        usable connection (never connected, disconnected or expired). Workspace services
+        (Slack) get the workspace's bot token."""
         if service in WORKSPACE_SERVICES:
             token = await self.workspace_tokens(team_id) if self.workspace_tokens else None
             if not token:
                 return None
             return StaticCredentials(Credentials(access_token=token, extra={"team_id": team_id}))
+        if user_id is None:
+            return None
         key = ConnectionKey(team_id, user_id, service)
         record = await self._load(key)
         if record is None or record.status != ACTIVE:

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     run_lease_seconds: float = 60.0
     misfire_grace_seconds: int = 300
     poll_interval_seconds: int = 60
+    # --- scheduler (workflows/scheduling) ---
+    poll_intervals: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-connector poll interval in seconds, e.g. {"gmail": 120, "github": 30}',
+    )
 
 
 @lru_cache

@@ -15,6 +15,8 @@ from core.db import Base
 MODEL_MODULES = [
     "bot.dedupe",
     "bot.pending",
+    "bot.posts",
+    "workflows.store",
 ]
 
 

@@ -121,11 +121,12 @@ class Story:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def select(full: dict[str, Any], opt_fields: str | None, compact: dict[str, Any]) -> dict[str, Any]:
-    """Asana's `opt_fields`: without it the compact form; with it the gid plus exactly the
-    named fields, where `assignee.name` picks a field of a nested resource."""
+def select(full: dict[str, Any], opt_fields: str | None, default: dict[str, Any]) -> dict[str, Any]:
+    """Asana's `opt_fields`: without it the `default` form (compact in lists, full for a
+    single object); with it the gid plus exactly the named fields, where `assignee.name`
+    picks a field of a nested resource."""
     if not opt_fields:
-        return compact
+        return default
     chosen: dict[str, Any] = {"gid": full["gid"]}
     for spec in (f.strip() for f in opt_fields.split(",") if f.strip()):
         head, _, rest = spec.partition(".")
@@ -135,6 +136,9 @@ def select(full: dict[str, Any], opt_fields: str | None, compact: dict[str, Any]
 
 
 def _nested(value: Any, rest: str, chosen: Any) -> Any:
+    """One opt_field applied to a value: a nested resource (or a list of them) keeps
+    its gid plus the `rest` field (or its resource_type when `rest` is empty), merged
+    into what earlier opt_fields already `chosen`."""
     if isinstance(value, list):
         previous = chosen if isinstance(chosen, list) else [None] * len(value)
         return [_nested(item, rest, prev) for item, prev in zip(value, previous, strict=True)]
@@ -142,7 +146,8 @@ def _nested(value: Any, rest: str, chosen: Any) -> Any:
         return value
     picked = dict(chosen) if isinstance(chosen, dict) else {"gid": value["gid"]}
     if rest:
-        picked[rest.split(".")[0]] = value.get(rest.split(".")[0])
+        key = rest.split(".")[0]
+        picked[key] = value.get(key)
     else:
         picked.setdefault("resource_type", value.get("resource_type"))
     return picked

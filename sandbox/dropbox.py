@@ -275,11 +275,8 @@ class DropboxEmulator(Emulator):
         """Dropbox's autorename: "report.txt" -> "report (1).txt", "(2)", …"""
         folder, _, name = path.rpartition("/")
         stem, dot, extension = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
-        for n in itertools.count(1):
-            candidate = f"{folder}/{stem} ({n}){dot}{extension}"
-            if candidate.lower() not in self.entries:
-                return candidate
-        raise AssertionError("unreachable")
+        candidates = (f"{folder}/{stem} ({n}){dot}{extension}" for n in itertools.count(1))
+        return next(c for c in candidates if c.lower() not in self.entries)
 
     def _write_file(
         self, path: str, content: bytes, *, mode: str, rev: str | None, autorename: bool

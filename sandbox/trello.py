@@ -361,21 +361,35 @@ class TrelloEmulator(Emulator):
     ) -> Card:
         """A card as if created at `created` (epoch seconds; default now)."""
         with self.lock:
-            trello_list = self.lists[list_id]
-            board = self.boards[trello_list.board_id]
-            card = Card(
-                id=card_id or self.new_id(created),
-                name=name,
-                list_id=list_id,
-                board_id=board.id,
-                short_link=_short_link(),
-                id_short=board.next_short_id,
-                pos=self._position(list_id, "bottom"),
-                desc=desc,
+            return self._new_card(
+                self.lists[list_id], name, card_id=card_id or self.new_id(created), desc=desc
             )
-            board.next_short_id += 1
-            self.cards[card.id] = card
-            return card
+
+    def _new_card(
+        self,
+        trello_list: TrelloList,
+        name: str,
+        *,
+        card_id: str | None = None,
+        desc: str = "",
+        due: str | None = None,
+        where: str = "bottom",
+    ) -> Card:
+        board = self.boards[trello_list.board_id]
+        card = Card(
+            id=card_id or self.new_id(),
+            name=name,
+            list_id=trello_list.id,
+            board_id=board.id,
+            short_link=_short_link(),
+            id_short=board.next_short_id,
+            pos=self._position(trello_list.id, where),
+            desc=desc,
+            due=due,
+        )
+        board.next_short_id += 1
+        self.cards[card.id] = card
+        return card
 
     def cards_in(self, list_id: str) -> list[Card]:
         with self.lock:
@@ -410,7 +424,7 @@ class TrelloEmulator(Emulator):
         return params
 
     def _authorize(self, params: dict[str, str], scope: str) -> Member:
-        if params.get("key") not in {self.api_key}:
+        if params.get("key") != self.api_key:
             raise PlainTextError(401, "invalid key")
         token = params.get("token")
         if not token:
@@ -491,23 +505,14 @@ class TrelloEmulator(Emulator):
         member = self._authorize(params, "write")
         with self.lock:
             trello_list = self._target_list(params, member, creating=True)
-            board = self.boards[trello_list.board_id]
-            name = _text_param(params, "name") or ""
-            desc = _text_param(params, "desc") or ""
             _, due = _due_param(params)
-            card = Card(
-                id=self.new_id(),
-                name=name,
-                list_id=trello_list.id,
-                board_id=board.id,
-                short_link=_short_link(),
-                id_short=board.next_short_id,
-                pos=self._position(trello_list.id, params.get("pos", "bottom")),
-                desc=desc,
+            card = self._new_card(
+                trello_list,
+                _text_param(params, "name") or "",
+                desc=_text_param(params, "desc") or "",
                 due=due,
+                where=params.get("pos", "bottom"),
             )
-            board.next_short_id += 1
-            self.cards[card.id] = card
             return JSONResponse(card.to_api())
 
     async def _get_card(self, request: Request) -> Response:
@@ -530,12 +535,16 @@ class TrelloEmulator(Emulator):
                     card.pos = self._position(target.id, params.get("pos", "bottom"))
             if "pos" in params and "idList" not in params:
                 card.pos = self._position(card.list_id, params["pos"])
-            card.name = _text_param(params, "name") or card.name
-            card.desc = _text_param(params, "desc") if "desc" in params else card.desc
+            if "name" in params:
+                card.name = _text_param(params, "name") or card.name
+            if "desc" in params:
+                card.desc = _text_param(params, "desc") or ""
             closed = _bool_param(params, "closed")
-            card.closed = card.closed if closed is None else closed
+            if closed is not None:
+                card.closed = closed
             given, due = _due_param(params)
-            card.due = due if given else card.due
+            if given:
+                card.due = due
             card.last_activity = iso_now()
             return JSONResponse(card.to_api())
 

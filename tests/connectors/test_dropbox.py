@@ -22,7 +22,7 @@ from connectors.dropbox import FileAddedConfig, connector, poll_file_added
 from sandbox.dropbox import DropboxEmulator, content_hash
 from tests.connectors.cases.dropbox import seed_files
 from tests.connectors.cases.trello import connector_context
-from tests.specs import assert_request_matches, validate_response, validate_schema
+from tests.specs import assert_request_matches, validate_response
 
 
 @pytest.fixture
@@ -80,23 +80,26 @@ async def test_upload_sends_the_arguments_in_the_header(
     assert uploaded.id.startswith("id:")
 
 
-async def test_upload_answer_matches_the_description(dropbox: DropboxEmulator) -> None:
+async def test_upload_answers_match_the_description(dropbox: DropboxEmulator) -> None:
     token = dropbox.issue_token()["access_token"]
-    async with httpx.AsyncClient(base_url=f"{dropbox.url}/2") as client:
-        answer = await client.post(
-            "/files/upload",
-            content=b"raw bytes",
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/octet-stream",
-                "Dropbox-API-Arg": json.dumps({"path": "/Reports/q3.txt", "mode": "add"}),
-            },
-        )
-    assert answer.status_code == 409
-    validate_response("dropbox", "/2/files/upload", "POST", 409, answer.json())
-    assert answer.json()["error_summary"].startswith("path/conflict/file/")
-    fresh = dropbox.add_file("/Reports/new.txt", "x")
-    validate_schema("dropbox", "files.FileMetadata", fresh.metadata(tagged=False))
+
+    async def upload(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=f"{dropbox.url}/2") as client:
+            return await client.post(
+                "/files/upload",
+                content=b"raw bytes",
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/octet-stream",
+                    "Dropbox-API-Arg": json.dumps({"path": path, "mode": "add"}),
+                },
+            )
+
+    created, clash = await upload("/Reports/raw.bin"), await upload("/Reports/q3.txt")
+    validate_response("dropbox", "/2/files/upload", "POST", 200, created.json())
+    validate_response("dropbox", "/2/files/upload", "POST", 409, clash.json())
+    assert clash.json()["error_summary"].startswith("path/conflict/file/")
+    assert created.json()["content_hash"] == content_hash(b"raw bytes")
 
 
 async def test_upload_conflicts_autorename_and_overwrite(

@@ -35,16 +35,5 @@ async def scheduling_database(database: Database) -> AsyncIterator[Database]:
     yield database
 
 
-@pytest.fixture
-async def postgres_database(postgres_url: str) -> AsyncIterator[Database]:
-    """A Postgres-only database with every table (for multi-node tests)."""
-    from migrations.metadata import load_metadata
-
-    db = Database(postgres_url)
-    async with db.engine.begin() as connection:
-        await connection.run_sync(load_metadata().create_all)
-    await prepare_scheduler_tables(db)
-    try:
-        yield db
-    finally:
-        await db.dispose()
+postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+"""Run a test that takes `database`/`scheduling_database` on Postgres only."""

@@ -35,10 +35,10 @@ def whisper() -> Iterator[WhisperEmulator]:
         emulator.stop()
 
 
-def voice_settings(database_url: str, **overrides: Any) -> Settings:
+def voice_settings(**overrides: Any) -> Settings:
     """Settings for a voice test: no retries or waits, so failures show at once."""
     values: dict[str, Any] = {"http_max_retries": 0, "http_timeout_seconds": 5.0, **overrides}
-    return Settings(_env_file=None, database_url=database_url, log_json=False, **values)
+    return Settings(_env_file=None, log_json=False, **values)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def start_session(database: Database) -> StartSession:
     Postgres) with the given settings: `async with start_session(**overrides) as s:`."""
 
     def start(**overrides: Any) -> AbstractAsyncContextManager[SandboxSession]:
-        return sandbox_session(voice_settings(database.url, **overrides))
+        return sandbox_session(voice_settings(database_url=database.url, **overrides))
 
     return start
 

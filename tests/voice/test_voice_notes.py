@@ -272,6 +272,8 @@ async def test_in_a_channel_only_clips_that_mention_atom_are_heard(
     await answer_after(harness, heard)
     await asyncio.sleep(0.3)
     assert len(deepgram.received("/v1/listen")) == 1
+    bot_messages = [m for m in slack.messages(team.id) if m.get("bot_id")]
+    assert len(bot_messages) == 2  # "I heard" and the answer: the mention was not answered twice
 
 
 async def test_only_the_speaker_may_retry_their_clip(

@@ -11,8 +11,8 @@ Two setups, chosen by the database URL:
   is persisted there; reconcile rebuilds the schedules from our tables at start, and our
   tables record the last fire of each schedule, so the misfire policy still applies.
 
-A node that passes `handlers` processes schedules and jobs; without handlers the
-scheduler is a client (a web or bot process adding schedules and queueing jobs).
+Every process opens the scheduler as a client (a web or bot process adds schedules and
+queues jobs); a worker node then calls `process(handlers)` to run them too.
 """
 
 from __future__ import annotations
@@ -133,6 +133,14 @@ class ApScheduler(Scheduler):
     async def enqueue(self, task: Task, kwargs: Mapping[str, Any]) -> None:
         await self.apscheduler.add_job(task.value, kwargs=dict(kwargs))
 
+    async def process(self, handlers: Mapping[Task, JobHandler]) -> None:
+        """Become a worker node: bind `handlers` and start processing due schedules and
+        queued jobs in the background (until the scheduler's context exits)."""
+        for task, handler in handlers.items():
+            await self.apscheduler.configure_task(task.value, func=_bound(handler))
+        await self.apscheduler.start_in_background()
+        log.info("worker node %s started", self.identity)
+
 
 def _bound(handler: JobHandler) -> Any:
     """The callable APScheduler runs for a task: the node's handler, given the job's
@@ -174,15 +182,10 @@ async def _services(database: Database) -> tuple[DataStore, EventBroker]:
 
 @asynccontextmanager
 async def open_scheduler(
-    settings: Settings,
-    database: Database,
-    *,
-    handlers: Mapping[Task, JobHandler] | None = None,
-    identity: str = "",
-    max_concurrent_jobs: int = 100,
+    settings: Settings, database: Database, *, identity: str = "", max_concurrent_jobs: int = 50
 ) -> AsyncIterator[ApScheduler]:
-    """The scheduler for `database`; with `handlers` this process is a worker node
-    (it processes due schedules and runs jobs) until the context exits."""
+    """The scheduler for `database`, as a client: it adds schedules and queues jobs.
+    `await scheduler.process(handlers)` makes this process a worker node as well."""
     data_store, event_broker = await _services(database)
     scheduler = AsyncScheduler(
         data_store,
@@ -196,11 +199,7 @@ async def open_scheduler(
     )
     async with scheduler:
         for task in Task:
-            bound = {"func": _bound(handlers[task])} if handlers and task in handlers else {}
             await scheduler.configure_task(
-                task.value, max_running_jobs=None, misfire_grace_time=None, **bound
+                task.value, max_running_jobs=None, misfire_grace_time=None
             )
-        if handlers:
-            await scheduler.start_in_background()
-            log.info("worker node %s started", scheduler.identity)
         yield ApScheduler(scheduler)

@@ -1,0 +1,109 @@
+"""Deciding plans: Approve (store, activate, say what happens next), Cancel, and a revised
+plan replacing the previous preview. Each returns an error for the person who clicked
+(shown to them alone) or None."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.plan import decided_blocks
+from bot.pending import APPROVED, CANCELLED, PENDING, PendingPlan
+from bot.services import BotServices
+from workflows.model import ManualTrigger, ScheduleTrigger, Workflow
+
+log = logging.getLogger(__name__)
+
+
+async def supersede(services: BotServices, client: AsyncWebClient, plan: PendingPlan) -> None:
+    """A revised plan replaces the old preview: its buttons go, so only the newest can be
+    approved."""
+    if not await services.pending.decide(plan.team_id, plan.id, CANCELLED, plan.user_id):
+        return
+    if plan.message_ts and plan.status == PENDING and plan.document:
+        workflow = Workflow.model_validate(plan.document)
+        await client.chat_update(
+            channel=plan.channel_id,
+            ts=plan.message_ts,
+            text="Replaced by a newer plan",
+            blocks=decided_blocks(
+                workflow,
+                services.service_titles(),
+                ":arrows_counterclockwise: Replaced by the revised plan below.",
+            ),
+        )
+
+
+async def approve(
+    services: BotServices, client: AsyncWebClient, team_id: str, plan_id: str, user_id: str
+) -> str | None:
+    """Approve, store and activate a plan. Returns an error for the clicker (shown to them
+    alone), or None when the plan was approved."""
+    plan = await services.pending.get(team_id, plan_id)
+    if plan is None or plan.document is None:
+        return "This plan no longer exists. Ask me again and I'll make a new one."
+    if plan.user_id != user_id:
+        return f"Only <@{plan.user_id}>, who asked for this plan, can approve it."
+    if not await services.pending.decide(team_id, plan_id, APPROVED, user_id):
+        return f"This plan was already {plan.status}."
+    workflow = Workflow.model_validate(plan.document)
+    workflow_id, version = await services.workflows.create(team_id, user_id, workflow)
+    await services.audit.record(
+        team_id, user_id, "plan.approved", workflow_id, {"plan": plan_id, "version": version}
+    )
+    await services.pending.save(team_id, plan_id, workflow_id=workflow_id)
+    outcome = await activate(services, team_id, workflow_id, user_id)
+    await client.chat_update(
+        channel=plan.channel_id,
+        ts=plan.message_ts,
+        text=f"Approved: {workflow.name}",
+        blocks=decided_blocks(
+            workflow,
+            services.service_titles(),
+            f":white_check_mark: Approved by <@{user_id}> as `{workflow_id}`. {outcome}",
+        ),
+    )
+    return None
+
+
+async def activate(services: BotServices, team_id: str, workflow_id: str, user_id: str) -> str:
+    """Make the workflow's trigger live; returns what happens next, in words."""
+    record = await services.workflows.get(team_id, workflow_id)
+    trigger = record.workflow.trigger
+    if isinstance(trigger, ManualTrigger):
+        run_id = await services.engine.start_run(team_id, workflow_id, {}, user_id, "manual")
+        await services.launcher.launch(run_id)
+        return "Running it now — I'll keep you posted here in our DM."
+    next_fire = await services.triggers.activate(record)
+    if isinstance(trigger, ScheduleTrigger):
+        if next_fire is None:
+            return "Its schedule has no future time left, so it will not run."
+        local = next_fire.astimezone(ZoneInfo(trigger.timezone or "UTC"))
+        return f"Next run: {local:%a %-d %b %Y at %H:%M} ({trigger.timezone or 'UTC'})."
+    return "I'm watching for it now; each time it happens I'll run the steps."
+
+
+async def cancel(
+    services: BotServices, client: AsyncWebClient, team_id: str, plan_id: str, user_id: str
+) -> str | None:
+    plan = await services.pending.get(team_id, plan_id)
+    if plan is None:
+        return "This plan no longer exists."
+    if plan.user_id != user_id:
+        return f"Only <@{plan.user_id}>, who asked for this plan, can cancel it."
+    if not await services.pending.decide(team_id, plan_id, CANCELLED, user_id):
+        return f"This plan was already {plan.status}."
+    if plan.document:
+        await client.chat_update(
+            channel=plan.channel_id,
+            ts=plan.message_ts,
+            text="Plan cancelled",
+            blocks=decided_blocks(
+                Workflow.model_validate(plan.document),
+                services.service_titles(),
+                f":no_entry_sign: Cancelled by <@{user_id}>. Nothing was stored.",
+            ),
+        )
+    return None

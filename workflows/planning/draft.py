@@ -1,0 +1,215 @@
+"""The offline planner's working state: the trigger and steps read so far, what is still
+missing (each with the question to ask), and the defaults it chose.
+
+Steps refer to each other and to the trigger through the catalog's schemas: `subject`
+says where the title/link/text of the trigger payload or of an earlier step's output
+lives, so a later step can say "{{ trigger.issue.title }}" or "{{ steps.card.url }}".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.registry import Registry
+from workflows.model import Workflow
+from workflows.planning.results import Choice, PlanContext
+from workflows.planning.subjects import Subject, subject_of
+from workflows.planning.text import Request
+
+MAX_NAME_CHARS = 200
+
+
+@dataclass
+class StepDraft:
+    id: str
+    action: str
+    inputs: dict[str, Any]
+    condition: str | None = None
+
+    @property
+    def connector(self) -> str:
+        return self.action.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A value the planner needs and will not guess: where it goes and what to ask."""
+
+    where: str  # "trigger" or a step id
+    field: str
+    question: str
+
+
+@dataclass(frozen=True)
+class Thing:
+    """Something a step or the trigger is about, that a later clause may call "it"."""
+
+    kind: str  # issue, pull request, card, task, email, file, folder, event, message, …
+    root: str  # "trigger" or "steps.<id>"
+    subject: Subject
+    action: str  # the event or action key that produced it
+    container: dict[str, Any] = field(default_factory=dict)  # e.g. {"repo": "acme/api"}
+
+
+@dataclass
+class Draft:
+    request: Request
+    context: PlanContext
+    catalog: Registry
+    now: datetime
+    trigger: dict[str, Any] = field(default_factory=lambda: {"type": "manual"})
+    trigger_words: str = ""  # "New issue in acme/api": used in names and messages
+    steps: list[StepDraft] = field(default_factory=list)
+    things: list[Thing] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    choice_question: str | None = None
+    condition: str | None = None
+    name: str | None = None
+
+    # --- the catalog ---------------------------------------------------------------------
+
+    def has_action(self, key: str) -> bool:
+        return self.catalog.action(key) is not None
+
+    def has_event(self, key: str) -> bool:
+        return self.catalog.event(key) is not None
+
+    def required_config(self, event_key: str) -> set[str]:
+        event = self.catalog.event(event_key)
+        if event is None:
+            return set()
+        return {n for n, info in event.config_model.model_fields.items() if info.is_required()}
+
+    # --- building ------------------------------------------------------------------------
+
+    def set_event(self, key: str, config: dict[str, Any], kind: str, words: str) -> None:
+        event = self.catalog.event(key)
+        assert event is not None
+        self.trigger = {"type": "event", "event": key, "with": config}
+        self.trigger_words = words
+        schema = event.payload_model.model_json_schema()
+        container = {k: v for k, v in config.items() if isinstance(v, str)}
+        self.things.append(
+            Thing(kind, "trigger", subject_of(schema, "trigger", event.name), key, container)
+        )
+
+    def add_step(
+        self,
+        action: str,
+        inputs: dict[str, Any],
+        hint: str,
+        kind: str | None = None,
+        container: dict[str, Any] | None = None,
+    ) -> StepDraft:
+        """Append a step (id from `hint`, made unique); if `kind` is given, what it creates
+        becomes something later clauses can refer to."""
+        step = StepDraft(self._unique_id(hint), action, inputs, self.condition)
+        self.steps.append(step)
+        definition = self.catalog.action(action)
+        if kind is not None and definition is not None:
+            schema = definition.output_model.model_json_schema()
+            root = f"steps.{step.id}"
+            self.things.append(Thing(kind, root, subject_of(schema, root), action, container or {}))
+        return step
+
+    def need(self, where: str, name: str, question: str) -> None:
+        self.missing.append(Missing(where, name, question))
+
+    def assume(self, words: str) -> None:
+        if words not in self.assumptions:
+            self.assumptions.append(words)
+
+    def _unique_id(self, hint: str) -> str:
+        base = re.sub(r"\W+", "_", hint).strip("_").lower() or "step"
+        if not base[0].isalpha():
+            base = f"step_{base}"
+        taken = {s.id for s in self.steps}
+        candidate, number = base, 2
+        while candidate in taken:
+            candidate, number = f"{base}_{number}", number + 1
+        return candidate
+
+    # --- reading back --------------------------------------------------------------------
+
+    def latest(self, *kinds: str) -> Thing | None:
+        """The most recent thing of one of `kinds` (any kind when none is given)."""
+        for thing in reversed(self.things):
+            if not kinds or thing.kind in kinds:
+                return thing
+        return None
+
+    def trigger_thing(self) -> Thing | None:
+        return next((t for t in self.things if t.root == "trigger"), None)
+
+    def workflow(self) -> Workflow:
+        return Workflow.model_validate(
+            {
+                "name": (self.name or default_name(self))[:MAX_NAME_CHARS],
+                "trigger": self.trigger,
+                "steps": [
+                    {
+                        "id": s.id,
+                        "action": s.action,
+                        "with": s.inputs,
+                        **({"if": s.condition} if s.condition else {}),
+                    }
+                    for s in self.steps
+                ],
+            }
+        )
+
+
+STEP_LABELS = {
+    "trello.create_card": "Trello card",
+    "trello.move_card": "move Trello card",
+    "trello.comment_on_card": "Trello comment",
+    "asana.create_task": "Asana task",
+    "asana.complete_task": "complete Asana task",
+    "asana.comment_on_task": "Asana comment",
+    "github.create_issue": "GitHub issue",
+    "github.comment_on_issue": "GitHub comment",
+    "github.add_labels": "labels",
+    "github.close_issue": "close issue",
+    "github.list_issues": "issue list",
+    "google_calendar.create_event": "calendar event",
+    "google_calendar.list_events": "calendar events",
+    "google_calendar.delete_event": "delete calendar event",
+    "gmail.send_email": "email",
+    "gmail.create_draft": "email draft",
+    "google_drive.upload_file": "Drive upload",
+    "google_drive.create_folder": "Drive folder",
+    "google_drive.share_file": "Drive share",
+    "dropbox.upload_file": "Dropbox upload",
+    "dropbox.create_folder": "Dropbox folder",
+    "dropbox.create_shared_link": "Dropbox link",
+    "http.request": "HTTP request",
+    "slack.add_reaction": "reaction",
+    "approval.request": "approval",
+}
+
+
+def step_label(step: StepDraft) -> str:
+    if step.action == "slack.post_message":
+        return str(step.inputs.get("channel") or "Slack message")
+    if step.action == "slack.send_dm":
+        return f"DM {step.inputs.get('user') or ''}".strip()
+    if step.action in ("gmail.send_email", "gmail.create_draft"):
+        to = step.inputs.get("to")
+        if isinstance(to, list) and to:
+            return f"{STEP_LABELS[step.action]} to {to[0]}"
+    return STEP_LABELS.get(step.action, step.action)
+
+
+def default_name(draft: Draft) -> str:
+    """ "New issue in acme/api: Trello card, #dev" — what a list of workflows shows."""
+    labels = list(dict.fromkeys(step_label(s) for s in draft.steps))
+    what = ", ".join(labels) or "no steps yet"
+    if draft.trigger_words:
+        return f"{draft.trigger_words}: {what}"
+    return what[:1].upper() + what[1:]

@@ -1,0 +1,303 @@
+"""Event phrases: "when an issue is opened in acme/api", "when I get an important email",
+"when a file is added to the Dropbox folder /Invoices", "when a card is created in
+Trello list Inbox on the Roadmap board", … -> an event trigger on the draft.
+
+Each reader returns True when the clause is its event (even if a value is missing: then
+it records what to ask), False when the clause is about something else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from workflows.planning.draft import Draft
+from workflows.planning.phrases import Phrases, named, only_quote
+from workflows.planning.results import Choice
+from workflows.planning.text import PLACEHOLDER, channels, emails, paths, repos
+
+GITHUB_URL = re.compile(r"github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)", re.IGNORECASE)
+DRIVE_FOLDER_URL = re.compile(
+    r"drive\.google\.com/drive/(?:u/\d+/)?folders/([A-Za-z0-9_-]+)", re.IGNORECASE
+)
+LABEL_FILTER = re.compile(
+    rf"\b(?:labell?ed|tagged|with\s+(?:the\s+)?label)\s+(?P<label>{PLACEHOLDER.pattern}|[\w:.-]+)",
+    re.IGNORECASE,
+)
+REPO_QUESTION = (
+    "Which GitHub repository should I watch for new {what}? Reply with owner/name, "
+    "e.g. acme/api."
+)
+
+
+def repo_in(text: str) -> str | None:
+    """The repository named in `text` (owner/name, or a github.com link)."""
+    link = GITHUB_URL.search(text)
+    if link:
+        return link.group(1).removesuffix(".git")
+    found = repos(text)
+    return found[0] if found else None
+
+
+def _has(pattern: str, text: str) -> bool:
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+# --- GitHub -----------------------------------------------------------------------------
+
+
+def _github(clause: str, draft: Draft) -> bool:
+    pull = _has(r"\b(?:pull\s+requests?|prs?|merge\s+requests?)\b", clause)
+    issue = _has(r"\b(?:issues?|bugs?|bug\s+reports?|tickets?)\b", clause)
+    if not (pull or issue):
+        return False
+    key, kind = ("github.pull_request_opened", "pull request") if pull else ("github.issue_opened", "issue")
+    if not draft.has_event(key):
+        return False
+    repo = repo_in(clause)
+    config: dict[str, Any] = {"repo": repo} if repo else {}
+    where = f" in {repo}" if repo else ""
+    draft.set_event(key, config, kind, f"New {kind}{where}")
+    if repo is None:
+        draft.need("trigger", "repo", REPO_QUESTION.format(what=f"{kind}s"))
+    label = LABEL_FILTER.search(clause)
+    thing = draft.trigger_thing()
+    if label and thing and thing.subject.title:
+        labels = thing.subject.title.rsplit(".", 1)[0] + ".labels"
+        name = draft.request.restore(label.group("label"))
+        draft.condition = f"{name!r} in {labels}"
+    return True
+
+
+# --- Gmail ------------------------------------------------------------------------------
+
+_FLAGS = (
+    (r"\bimportant\b", "is:important"),
+    (r"\bstarred\b", "is:starred"),
+    (r"\bunread\b", "is:unread"),
+    (r"\battachments?\b", "has:attachment"),
+)
+_NOT_A_SENDER = {"my", "the", "a", "an", "someone", "anyone", "somebody", "any", "our", "your"}
+
+
+def _gmail_query(clause: str, draft: Draft) -> tuple[list[str], bool]:
+    """(query terms, sender understood) for an email phrase."""
+    terms = [term for pattern, term in _FLAGS if _has(pattern, clause)]
+    sender_ok = True
+    sender = re.search(r"\bfrom\s+(?P<who>\S+)", clause, re.IGNORECASE)
+    if sender:
+        who = sender.group("who").strip(",.;")
+        address = emails(who)
+        if address:
+            terms.insert(0, f"from:{address[0]}")
+        elif re.fullmatch(r"@?[A-Za-z][\w.-]*", who) and who.lower() not in _NOT_A_SENDER:
+            terms.insert(0, f"from:{who.lstrip('@').lower()}")
+        elif not PLACEHOLDER.fullmatch(who):
+            sender_ok = False
+        else:
+            terms.insert(0, f'from:"{draft.request.restore(who)}"')
+    recipient = re.search(r"\b(?:sent\s+)?to\s+(?P<who>\S+@\S+)", clause, re.IGNORECASE)
+    if recipient and emails(recipient.group("who")):
+        terms.append(f"to:{emails(recipient.group('who'))[0]}")
+    subject = re.search(
+        rf"\b(?:with\s+(?:the\s+)?subject|subject|about|titled|regarding)\s+(?:line\s+)?"
+        rf"(?P<subject>{PLACEHOLDER.pattern}|[\w-]+)",
+        clause,
+        re.IGNORECASE,
+    )
+    if subject:
+        words = draft.request.restore(subject.group("subject"))
+        terms.append(f'subject:"{words}"' if " " in words else f"subject:{words}")
+    label = LABEL_FILTER.search(clause)
+    if label:
+        terms.append(f"label:{draft.request.restore(label.group('label'))}")
+    return terms, sender_ok
+
+
+def _gmail(clause: str, draft: Draft) -> bool:
+    if not _has(r"\b(?:e-?mails?|mails?|gmail|inbox|messages?\s+in\s+my\s+inbox)\b", clause):
+        return False
+    if not draft.has_event("gmail.email_received"):
+        return False
+    terms, sender_ok = _gmail_query(clause, draft)
+    query = " ".join(terms)
+    words = "Important email" if "is:important" in terms else "New email"
+    sender = next((t for t in terms if t.startswith("from:")), None)
+    if sender:
+        words += f" from {sender.removeprefix('from:')}"
+    draft.set_event("gmail.email_received", {"query": query}, "email", words)
+    if not sender_ok:
+        draft.need(
+            "trigger",
+            "query",
+            "Whose emails should I watch for? Give their address, e.g. boss@example.com.",
+        )
+    return True
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def _dropbox(clause: str, draft: Draft) -> None:
+    found = paths(clause)
+    folder = found[0] if found else ""
+    config: dict[str, Any] = {"folder": "" if folder == "/" else folder}
+    if _has(r"\bsub-?folders?\b", clause):
+        config["recursive"] = True
+    where = f" in Dropbox {folder}" if config["folder"] else " in Dropbox"
+    draft.set_event("dropbox.file_added", config, "file", f"New file{where}")
+    if not config["folder"]:
+        draft.assume("it watches your whole Dropbox (name a folder, e.g. /Invoices, to narrow it)")
+
+
+def _drive(clause: str, draft: Draft) -> None:
+    link = DRIVE_FOLDER_URL.search(clause)
+    config: dict[str, Any] = {"folder_id": link.group(1)} if link else {}
+    draft.set_event("google_drive.file_created", config, "file", "New Drive file")
+    if link is None and _has(r"\bfolders?\b", clause):
+        draft.need(
+            "trigger",
+            "folder_id",
+            "Which Google Drive folder should I watch? Paste the folder's link "
+            "(https://drive.google.com/drive/folders/…): Drive folders are watched by id.",
+        )
+
+
+def _files(clause: str, draft: Draft) -> bool:
+    if not _has(r"\b(?:files?|documents?|docs?|pdfs?|photos?|images?|uploads?|dropbox|drive)\b", clause):
+        return False
+    dropbox = _has(r"\bdropbox\b", clause) and draft.has_event("dropbox.file_added")
+    drive = _has(r"\b(?:google\s+)?drive\b|\bgdrive\b", clause) and draft.has_event(
+        "google_drive.file_created"
+    )
+    if dropbox:
+        _dropbox(clause, draft)
+    elif drive:
+        _drive(clause, draft)
+    else:
+        request = draft.request.restore(draft.request.masked)
+        draft.choice_question = "Where should I watch for new files: Dropbox or Google Drive?"
+        draft.choices = [
+            Choice("Dropbox", f"{request} (in Dropbox)"),
+            Choice("Google Drive", f"{request} (in Google Drive)"),
+        ]
+    return True
+
+
+# --- Trello and Asana -------------------------------------------------------------------
+
+
+def _container_names(clause: str, draft: Draft, noun: str, service: str) -> list[str]:
+    """Names in "in the X <noun>" / "<noun> X" / "in X" phrases of an event clause."""
+    phrases = Phrases.read(clause)
+    found = []
+    for phrase in phrases.after("in", "into", "to", "on", "onto"):
+        if re.search(rf"\b{noun}\b", phrase, re.IGNORECASE):
+            name = named(phrase, draft.request, noun, service)
+            if name:
+                found.append(name)
+    return found
+
+
+def _trello(clause: str, draft: Draft) -> bool:
+    if not _has(r"\bcards?\b|\btrello\b", clause) or not draft.has_event("trello.card_created"):
+        return False
+    lists = _container_names(clause, draft, "list", "trello")
+    boards = _container_names(clause, draft, "board", "trello")
+    config: dict[str, Any] = {}
+    if boards:
+        config["board"] = boards[0]
+    if lists:
+        config["list"] = lists[0]
+    where = f" in {lists[0]}" if lists else f" on {boards[0]}" if boards else ""
+    draft.set_event("trello.card_created", config, "card", f"New Trello card{where}")
+    if "board" in draft.required_config("trello.card_created") and not boards:
+        about = f"the {lists[0]} list" if lists else "the cards"
+        draft.need("trigger", "board", f"Which Trello board is {about} on? Give the board's name.")
+    return True
+
+
+def _asana(clause: str, draft: Draft) -> bool:
+    if not _has(r"\btasks?\b|\basana\b", clause) or not draft.has_event("asana.task_created"):
+        return False
+    projects = _container_names(clause, draft, "project", "asana")
+    if not projects:
+        plain = [
+            named(p, draft.request, "project", "asana")
+            for p in Phrases.read(clause).after("in", "to")
+        ]
+        projects = [p for p in plain if p]
+    config = {"project": projects[0]} if projects else {}
+    where = f" in {projects[0]}" if projects else ""
+    draft.set_event("asana.task_created", config, "task", f"New Asana task{where}")
+    if not projects:
+        draft.need("trigger", "project", "Which Asana project should I watch for new tasks?")
+    return True
+
+
+# --- Slack, calendar, webhooks ----------------------------------------------------------------
+
+
+def _slack(clause: str, draft: Draft) -> bool:
+    found = channels(clause)
+    if not (found or _has(r"\bslack\b", clause)) or not draft.has_event("slack.message_posted"):
+        return False
+    pattern = re.search(
+        rf"\b(?:contain(?:s|ing)?|mention(?:s|ing)?|saying|says|includ(?:es|ing)|with(?:\s+the\s+word)?)"
+        rf"\s+(?P<text>{PLACEHOLDER.pattern}|[\w-]+)",
+        clause,
+        re.IGNORECASE,
+    )
+    config: dict[str, Any] = {"channel": found[0]} if found else {}
+    if pattern:
+        config["pattern"] = only_quote(pattern.group("text"), draft.request) or pattern.group("text")
+    where = f" in {found[0]}" if found else ""
+    draft.set_event("slack.message_posted", config, "message", f"New message{where}")
+    if not found:
+        draft.need("trigger", "channel", "Which Slack channel should I watch? e.g. #support")
+    return True
+
+
+def _calendar(clause: str, draft: Draft) -> bool:
+    if not _has(r"\b(?:calendar|meetings?|appointments?|events?|invites?|invitations?)\b", clause):
+        return False
+    if not draft.has_event("google_calendar.event_created"):
+        return False
+    draft.set_event("google_calendar.event_created", {}, "event", "New calendar event")
+    return True
+
+
+def _webhook(clause: str, draft: Draft) -> bool:
+    if not _has(r"\bweb\s?hooks?\b|\bhttp\s+(?:request|post|call)\b", clause):
+        return False
+    if not draft.has_event("http.webhook_received"):
+        return False
+    draft.set_event("http.webhook_received", {}, "webhook", "Webhook")
+    return True
+
+
+# Order matters: a clause naming a channel is about Slack even when it says "message";
+# "email" wins over "issue" ("an email about a new issue").
+EVENT_READERS: tuple[Callable[[str, Draft], bool], ...] = (
+    _webhook,
+    _slack,
+    _gmail,
+    _github,
+    _files,
+    _trello,
+    _asana,
+    _calendar,
+)
+
+
+def read_event(clause: str, draft: Draft) -> bool:
+    """Set the draft's trigger from an event clause; False if no event is recognised."""
+    return any(reader(clause, draft) for reader in EVENT_READERS)
+
+
+EVENT_HELP = (
+    "new GitHub issues or pull requests in a repository, emails (from someone, important "
+    "ones), files added to a Dropbox folder or Google Drive, new Trello cards, new Asana "
+    "tasks, messages in a Slack channel, new calendar events, and webhooks"
+)
