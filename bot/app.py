@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import commands, files, messages
+from bot import notifications
+from bot.listeners import actions, commands, files, home, messages
 from bot.middleware import install_middleware
 from bot.services import BotServices
 
@@ -19,21 +21,29 @@ def _secret(value: object) -> str | None:
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
 
-def build_app(services: BotServices) -> AsyncApp:
+def build_app(services: BotServices, oauth_settings: AsyncOAuthSettings | None = None) -> AsyncApp:
+    """With `oauth_settings` (bot/slack_install.py: SLACK_CLIENT_ID/SECRET set) ATOM can be
+    installed into many workspaces, each request authorised from the installation store;
+    without, it serves the one workspace of SLACK_BOT_TOKEN."""
     settings = services.settings
     api_url = (
         settings.slack_api_url
         if settings.slack_api_url.endswith("/")
         else (settings.slack_api_url + "/")
     )
-    client = AsyncWebClient(token=_secret(settings.slack_bot_token), base_url=api_url)
+    token = None if oauth_settings else _secret(settings.slack_bot_token)
+    client = AsyncWebClient(token=token, base_url=api_url)
     app = AsyncApp(
         client=client,
         signing_secret=_secret(settings.slack_signing_secret),
+        oauth_settings=oauth_settings,
         logger=logging.getLogger("atom.bolt"),
     )
     install_middleware(app, services)
+    notifications.register(app)
     commands.register(app)
+    actions.register(app)
+    home.register(app)
     files.register(app)  # before messages: its catch-all `message` listener
     messages.register(app)
     return app

@@ -15,18 +15,21 @@ class NotAllowed(Exception):
     """The person may not do this; the message says why (shown to them alone)."""
 
 
-async def owned_workflow(services: BotServices, team_id: str, user_id: str, workflow_id: str
-                         ) -> WorkflowRecord:
+async def owned_workflow(
+    services: BotServices, team_id: str, user_id: str, workflow_id: str
+) -> WorkflowRecord:
     try:
         record = await services.workflows.get(team_id, workflow_id)
     except WorkflowNotFound:
-        raise NotAllowed(f"There is no workflow `{workflow_id}` — `/atom list` shows "
-                         "yours.") from None
+        raise NotAllowed(
+            f"There is no workflow `{workflow_id}` — `/atom list` shows yours."
+        ) from None
     if record.state == WorkflowState.DELETED:
         raise NotAllowed(f"Workflow `{workflow_id}` was deleted.")
     if record.owner != user_id:
-        raise NotAllowed(f"Workflow `{workflow_id}` belongs to <@{record.owner}>; only they "
-                         "can change it.")
+        raise NotAllowed(
+            f"Workflow `{workflow_id}` belongs to <@{record.owner}>; only they can change it."
+        )
     return record
 
 
@@ -36,8 +39,10 @@ async def pause(services: BotServices, team_id: str, user_id: str, workflow_id: 
         return f"“{record.name}” is already paused."
     await services.workflows.set_state(team_id, workflow_id, WorkflowState.PAUSED, user_id)
     await services.triggers.deactivate(team_id, workflow_id)
-    return f":double_vertical_bar: Paused “{record.name}”. `/atom resume {workflow_id}` " \
-           "starts it again."
+    return (
+        f":double_vertical_bar: Paused “{record.name}”. `/atom resume {workflow_id}` "
+        "starts it again."
+    )
 
 
 async def resume(services: BotServices, team_id: str, user_id: str, workflow_id: str) -> str:
@@ -48,7 +53,8 @@ async def resume(services: BotServices, team_id: str, user_id: str, workflow_id:
     if record.workflow.trigger.type == "manual":
         return f":arrow_forward: Resumed “{record.name}”."
     return f":arrow_forward: Resumed “{record.name}”. " + await activate(
-        services, team_id, workflow_id, user_id)
+        services, team_id, workflow_id, user_id
+    )
 
 
 async def delete(services: BotServices, team_id: str, user_id: str, workflow_id: str) -> str:
@@ -58,12 +64,15 @@ async def delete(services: BotServices, team_id: str, user_id: str, workflow_id:
     return f":wastebasket: Deleted “{record.name}”. Its runs stay in the history."
 
 
-async def rollback(services: BotServices, team_id: str, user_id: str, workflow_id: str,
-                   version: int) -> str:
+async def rollback(
+    services: BotServices, team_id: str, user_id: str, workflow_id: str, version: int
+) -> str:
     record = await owned_workflow(services, team_id, user_id, workflow_id)
     if not 1 <= version <= record.latest_version:
-        raise NotAllowed(f"“{record.name}” has versions 1 to {record.latest_version}; "
-                         f"`/atom history {workflow_id}` lists them.")
+        raise NotAllowed(
+            f"“{record.name}” has versions 1 to {record.latest_version}; "
+            f"`/atom history {workflow_id}` lists them."
+        )
     await services.workflows.rollback(team_id, workflow_id, version, user_id)
     outcome = ""
     if record.state == WorkflowState.ACTIVE and record.workflow.trigger.type != "manual":
@@ -81,8 +90,9 @@ async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: s
     if user_id not in (record.owner, run.requested_by):
         raise NotAllowed(f"Only <@{record.owner}> can retry runs of “{record.name}”.")
     try:
-        new_run = await services.engine.start_run(team_id, run.workflow_id, run.trigger_payload,
-                                                  user_id, "retry")
+        new_run = await services.engine.start_run(
+            team_id, run.workflow_id, run.trigger_payload, user_id, "retry"
+        )
     except EngineError as exc:
         raise NotAllowed(str(exc)) from None
     await services.audit.record(team_id, user_id, "run.retried", run_id, {"new_run": new_run})
@@ -94,8 +104,7 @@ async def cancel_run(services: BotServices, team_id: str, user_id: str, run_id: 
     try:
         run = await services.runs.get(team_id, run_id)
     except RunNotFound:
-        raise NotAllowed(f"There is no run `{run_id}` — `/atom runs` lists recent ones.") \
-            from None
+        raise NotAllowed(f"There is no run `{run_id}` — `/atom runs` lists recent ones.") from None
     record = await services.workflows.get(team_id, run.workflow_id)
     if user_id not in (record.owner, run.requested_by):
         raise NotAllowed(f"Only <@{record.owner}> can cancel runs of “{record.name}”.")
@@ -107,8 +116,9 @@ async def cancel_run(services: BotServices, team_id: str, user_id: str, run_id: 
     return f":no_entry_sign: Run `{run_id}` stops before its next step."
 
 
-async def decide_approval(services: BotServices, team_id: str, user_id: str, run_id: str,
-                          step_id: str, approve: bool) -> str:
+async def decide_approval(
+    services: BotServices, team_id: str, user_id: str, run_id: str, step_id: str, approve: bool
+) -> str:
     try:
         run = await services.runs.get(team_id, run_id)
     except RunNotFound:
@@ -116,11 +126,15 @@ async def decide_approval(services: BotServices, team_id: str, user_id: str, run
     if run.requested_by == user_id:
         raise NotAllowed("You started this run, so someone else has to approve it.")
     try:
-        after = await services.engine.decide_approval(team_id, run_id, step_id, user_id, approve,
-                                                      resume=False)
+        after = await services.engine.decide_approval(
+            team_id, run_id, step_id, user_id, approve, resume=False
+        )
     except (NotAnApprover, ApprovalNotOpen) as exc:
         raise NotAllowed(str(exc).capitalize() + ".") from None
     if after.status == RunStatus.QUEUED:
         await services.launcher.launch(run_id)
-    return (f":white_check_mark: You approved this." if approve
-            else ":x: You rejected this; the run stops.")
+    return (
+        ":white_check_mark: You approved this."
+        if approve
+        else ":x: You rejected this; the run stops."
+    )

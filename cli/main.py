@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     # each module has `register(subparsers)`; a subcommand sets `handler=fn(args) -> int`
     "cli.app_commands",
     "cli.connector_commands",
+    "cli.workflow_commands",
 ]
 
 

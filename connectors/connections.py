@@ -28,7 +28,7 @@ from authlib.common.security import generate_token
 from sqlalchemy import delete, select
 
 from connectors.accounts import describe_account
-from connectors.base import Connector, Credentials, NoAuth, StaticCredentials
+from connectors.base import Connector, Credentials, NoAuth, StaticCredentials, TokenAuth
 from connectors.client import HttpPool
 from connectors.providers import (
     IDENTITY_SCOPES,
@@ -100,6 +100,10 @@ class Disconnected:
     existed: bool
     revoked: bool = False
     problem: str | None = None  # why revoking at the provider failed
+
+    def __bool__(self) -> bool:
+        """True when there was a connection to remove."""
+        return self.existed
 
     @property
     def message(self) -> str:
@@ -213,6 +217,11 @@ class Connections:
         return Disconnected(service, connector.title, existed=True, revoked=revoked)
 
     # --- for the web side --------------------------------------------------------------
+
+    def uses_token_flow(self, service: str) -> bool:
+        """Whether the provider returns a token in the URL fragment instead of a code."""
+        connector = self.vault.registry.connectors.get(service)
+        return connector is not None and isinstance(connector.auth, TokenAuth)
 
     def callback_url(self, service: str) -> str:
         return f"{self._public_url}/oauth/{service}/callback"

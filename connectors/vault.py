@@ -62,7 +62,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ACTIVE = "active"
+CONNECTED = "connected"
 EXPIRED = "expired"
 REFRESH_LEEWAY = timedelta(seconds=60)
 REFRESH_LEASE = timedelta(seconds=30)
@@ -84,7 +84,7 @@ class ConnectionRecord(Base):
     scopes: Mapped[str] = mapped_column(Text, default="")
     secret: Mapped[str] = mapped_column(Text)  # encrypted JSON: access/refresh token, extra
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=CONNECTED)
     version: Mapped[int] = mapped_column(Integer, default=1)
     refresh_lease_until: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
@@ -128,7 +128,7 @@ class ConnectionInfo:
 
     @property
     def active(self) -> bool:
-        return self.status == ACTIVE
+        return self.status == CONNECTED
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ class Vault:
             return None
         key = ConnectionKey(team_id, user_id, service)
         record = await self._load(key)
-        if record is None or record.status != ACTIVE:
+        if record is None or record.status != CONNECTED:
             return None
         return VaultCredentials(self, key)
 
@@ -259,7 +259,7 @@ class Vault:
                 StoredSecret(tokens.access_token, tokens.refresh_token, extra or {}).to_json()
             ),
             "expires_at": now + timedelta(seconds=tokens.expires_in) if tokens.expires_in else None,
-            "status": ACTIVE,
+            "status": CONNECTED,
             "refresh_lease_until": None,
             "updated_at": now,
         }
@@ -327,7 +327,7 @@ class Vault:
     async def current_credentials(self, key: ConnectionKey) -> Credentials:
         """The connection's credentials, renewed first if they expire within a minute."""
         record = await self._load(key)
-        if record is None or record.status != ACTIVE:
+        if record is None or record.status != CONNECTED:
             raise AuthExpired(key.service, "not connected" if record is None else "expired")
         expires_at = as_utc(record.expires_at)
         if expires_at is None or expires_at - REFRESH_LEEWAY > self.clock():
@@ -343,7 +343,7 @@ class Vault:
         """After the service rejected `stale` (401): the newer token if another call
         already renewed it, else a renewed one, else None (the connection is now expired)."""
         record = await self._load(key)
-        if record is None or record.status != ACTIVE:
+        if record is None or record.status != CONNECTED:
             return None
         secret = self._secret(record)
         if secret.access_token != stale.access_token:
@@ -356,7 +356,7 @@ class Vault:
             deadline = time.monotonic() + REFRESH_LEASE.total_seconds()
             while True:
                 record = await self._load(key)
-                if record is None or record.status != ACTIVE:
+                if record is None or record.status != CONNECTED:
                     return None
                 if record.version != seen_version:  # renewed by someone else meanwhile
                     return self._secret(record).credentials()
@@ -378,7 +378,7 @@ class Vault:
                 .where(
                     ConnectionRecord.id == record.id,
                     ConnectionRecord.version == record.version,
-                    ConnectionRecord.status == ACTIVE,
+                    ConnectionRecord.status == CONNECTED,
                     or_(
                         ConnectionRecord.refresh_lease_until.is_(None),
                         ConnectionRecord.refresh_lease_until < now,
@@ -436,7 +436,7 @@ class Vault:
         async with self.database.session() as session:
             result = await session.execute(
                 update(ConnectionRecord)
-                .where(*_matches(key), ConnectionRecord.status == ACTIVE)
+                .where(*_matches(key), ConnectionRecord.status == CONNECTED)
                 .values(status=EXPIRED, refresh_lease_until=None, updated_at=self.clock())
             )
         if result.rowcount != 1:

@@ -17,6 +17,9 @@ MODEL_MODULES = [
     "bot.pending",
     "bot.posts",
     "workflows.store",
+    "workflows.subscriptions",
+    "connectors.vault",
+    "bot.slack_install",
 ]
 
 

@@ -9,15 +9,20 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from slack_bolt.async_app import AsyncApp
 
+from connectors.connections import Connections
 from core.db import Database
 from core.settings import Settings
 from oauth_app.metrics import Metrics
-from oauth_app.routes import health
+from oauth_app.routes import health, oauth
 from oauth_app.routes.slack import slack_router
+from oauth_app.routes.slack_install import slack_install_router
 
 
 def create_web_app(
-    settings: Settings, database: Database, bolt_app: AsyncApp | None = None
+    settings: Settings,
+    database: Database,
+    bolt_app: AsyncApp | None = None,
+    connections: Connections | None = None,
 ) -> FastAPI:
     app = FastAPI(title="ATOM", docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -26,6 +31,12 @@ def create_web_app(
     app.include_router(health.router)
     if bolt_app is not None:
         app.include_router(slack_router(bolt_app))
+    # --- connecting accounts and installing into workspaces ---
+    if bolt_app is not None and bolt_app.oauth_flow is not None:
+        app.include_router(slack_install_router(bolt_app))
+    if connections is not None:
+        app.state.connections = connections
+        app.include_router(oauth.router)
 
     @app.middleware("http")
     async def measure(

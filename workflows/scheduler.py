@@ -118,8 +118,8 @@ class Scheduler(ABC):
         """Remove these schedules; unknown ids are ignored."""
 
     @abstractmethod
-    async def schedules(self) -> list[ScheduleState]:
-        """Every schedule the scheduler holds."""
+    async def schedules(self, ids: Collection[str] | None = None) -> list[ScheduleState]:
+        """The schedules the scheduler holds (those of `ids`, or all)."""
 
     @abstractmethod
     async def enqueue(self, task: Task, kwargs: Mapping[str, Any]) -> None:

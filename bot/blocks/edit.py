@@ -20,14 +20,19 @@ MAX_INPUT = 3000
 _STEP_PATH = re.compile(r"^steps\[(\d+)\]\.with\.([A-Za-z0-9_]+)")
 
 
-def _input(block_id: str, label: str, value: str, multiline: bool = False,
-           optional: bool = False) -> Block:
-    element: Block = {"type": "plain_text_input", "action_id": VALUE_ACTION,
-                      "multiline": multiline}
+def _input(
+    block_id: str, label: str, value: str, multiline: bool = False, optional: bool = False
+) -> Block:
+    element: Block = {"type": "plain_text_input", "action_id": VALUE_ACTION, "multiline": multiline}
     if value:
         element["initial_value"] = clip(value, MAX_INPUT)
-    return {"type": "input", "block_id": block_id, "optional": optional,
-            "label": {"type": "plain_text", "text": clip(label, 2000)}, "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": clip(label, 2000)},
+        "element": element,
+    }
 
 
 def as_text(value: Any) -> str:
@@ -52,8 +57,9 @@ def edit_modal(plan_id: str, workflow: Workflow) -> dict[str, Any]:
     blocks: list[Block] = [_input(NAME_BLOCK, "Name", workflow.name)]
     trigger = workflow.trigger
     if isinstance(trigger, ScheduleTrigger):
-        blocks.append(_input(TRIGGER_BLOCK, "Schedule (cron, RRULE or an ISO date-time)",
-                             trigger.expression))
+        blocks.append(
+            _input(TRIGGER_BLOCK, "Schedule (cron, RRULE or an ISO date-time)", trigger.expression)
+        )
         blocks.append(_input(ZONE_BLOCK, "Time zone", trigger.timezone or "", optional=True))
     elif isinstance(trigger, EventTrigger):
         for name, value in trigger.with_.items():
@@ -61,10 +67,18 @@ def edit_modal(plan_id: str, workflow: Workflow) -> dict[str, Any]:
     for index, step in enumerate(workflow.steps):
         blocks.append(context(f"*Step {index + 1}: {step.action}*"))
         for name, value in step.with_.items():
-            blocks.append(_input(step_block_id(index, name), name, as_text(value),
-                                 multiline=len(as_text(value)) > 80))
+            blocks.append(
+                _input(
+                    step_block_id(index, name),
+                    name,
+                    as_text(value),
+                    multiline=len(as_text(value)) > 80,
+                )
+            )
     return {
-        "type": "modal", "callback_id": CALLBACK, "private_metadata": plan_id,
+        "type": "modal",
+        "callback_id": CALLBACK,
+        "private_metadata": plan_id,
         "title": {"type": "plain_text", "text": "Edit workflow"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -104,8 +118,11 @@ def apply_edit(workflow: Workflow, values: dict[str, Any]) -> dict[str, Any]:
 def field_for(path: str, workflow: Workflow) -> str:
     """The modal block a validator problem at `path` belongs to."""
     match = _STEP_PATH.match(path)
-    if match and int(match.group(1)) < len(workflow.steps) and match.group(2) in (
-            workflow.steps[int(match.group(1))].with_):
+    if (
+        match
+        and int(match.group(1)) < len(workflow.steps)
+        and match.group(2) in (workflow.steps[int(match.group(1))].with_)
+    ):
         return step_block_id(int(match.group(1)), match.group(2))
     if path.startswith("trigger.timezone"):
         return ZONE_BLOCK

@@ -1,21 +1,24 @@
-"""`/atom`: thin listeners — ack first, then answer."""
+"""`/atom`: ack at once, then run the subcommand (bot/commands.py) and answer ephemerally."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.help import HELP_TEXT, help_blocks
+from bot.commands import run_command
+from bot.services import BotServices
 
 
 def register(app: AsyncApp) -> None:
     @app.command("/atom")
-    async def atom_command(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+    async def atom_command(
+        ack: AsyncAck,
+        command: dict,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        services: BotServices,
+    ) -> None:
         await ack()
-        text = (command.get("text") or "").strip()
-        intro = None
-        if text and text.split()[0].lower() != "help":
-            intro = (
-                f"I can't plan “{text}” yet — workflow planning is being switched on. "
-                "Here is what I will do:"
-            )
-        await respond(text=HELP_TEXT, blocks=help_blocks(intro), response_type="ephemeral")
+        reply = await run_command((command.get("text") or "").strip(), command, services, client)
+        if reply is not None:
+            await respond(text=reply.text, blocks=reply.blocks or None, response_type="ephemeral")

@@ -1,4 +1,5 @@
-"""Direct messages and @mentions: each becomes a request (bot/requests.py)."""
+"""Direct messages and @mentions: each becomes a request (bot/requests.py), answered in
+its thread."""
 
 from __future__ import annotations
 
@@ -17,21 +18,22 @@ MENTION = re.compile(r"<@[UW][A-Z0-9]+>\s*")
 
 def register(app: AsyncApp) -> None:
     @app.event({"type": "message", "channel_type": "im", "subtype": None})
-    async def direct_message(event: dict, client: AsyncWebClient, services: BotServices) -> None:
+    async def direct_message(
+        event: dict, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
         if event.get("bot_id"):
             return
         where = Conversation(
-            event.get("team", ""), event["user"], event["channel"], event.get("thread_ts")
+            body["team_id"], event["user"], event["channel"], event.get("thread_ts") or event["ts"]
         )
         await handle_request(event.get("text", ""), where, services, client)
 
     @app.event("app_mention")
-    async def mention(event: dict, client: AsyncWebClient, services: BotServices) -> None:
+    async def mention(
+        event: dict, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
         where = Conversation(
-            event.get("team", ""),
-            event["user"],
-            event["channel"],
-            event.get("thread_ts") or event["ts"],
+            body["team_id"], event["user"], event["channel"], event.get("thread_ts") or event["ts"]
         )
         await handle_request(MENTION.sub("", event.get("text", "")), where, services, client)
 

@@ -113,7 +113,9 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(database: Database, notes: NotesEmulator, registry: Registry) -> AsyncIterator[Harness]:
+async def harness(
+    database: Database, notes: NotesEmulator, registry: Registry
+) -> AsyncIterator[Harness]:
     settings = NotesSettings(
         notes_base_url=notes.url,
         http_max_retries=0,

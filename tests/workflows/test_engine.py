@@ -299,7 +299,7 @@ async def test_an_approval_pauses_the_run_until_it_is_approved(harness: Harness)
     done = await engine.decide_approval(TEAM, run_id, "ok", "U2BOB", True)
 
     assert done.status == RunStatus.SUCCEEDED
-    run, steps = await harness.state(run_id)
+    _, steps = await harness.state(run_id)
     assert steps["ok"].output["approved_by"] == ["U2BOB"]
     assert harness.notes.titles() == ["Plan by U2BOB"]
     assert "waiting_approval" in harness.observer.run_statuses()

@@ -26,8 +26,7 @@ LABEL_FILTER = re.compile(
     re.IGNORECASE,
 )
 REPO_QUESTION = (
-    "Which GitHub repository should I watch for new {what}? Reply with owner/name, "
-    "e.g. acme/api."
+    "Which GitHub repository should I watch for new {what}? Reply with owner/name, e.g. acme/api."
 )
 
 
@@ -52,7 +51,9 @@ def _github(clause: str, draft: Draft) -> bool:
     issue = _has(r"\b(?:issues?|bugs?|bug\s+reports?|tickets?)\b", clause)
     if not (pull or issue):
         return False
-    key, kind = ("github.pull_request_opened", "pull request") if pull else ("github.issue_opened", "issue")
+    key, kind = (
+        ("github.pull_request_opened", "pull request") if pull else ("github.issue_opened", "issue")
+    )
     if not draft.has_event(key):
         return False
     repo = repo_in(clause)
@@ -165,7 +166,9 @@ def _drive(clause: str, draft: Draft) -> None:
 
 
 def _files(clause: str, draft: Draft) -> bool:
-    if not _has(r"\b(?:files?|documents?|docs?|pdfs?|photos?|images?|uploads?|dropbox|drive)\b", clause):
+    if not _has(
+        r"\b(?:files?|documents?|docs?|pdfs?|photos?|images?|uploads?|dropbox|drive)\b", clause
+    ):
         return False
     dropbox = _has(r"\bdropbox\b", clause) and draft.has_event("dropbox.file_added")
     drive = _has(r"\b(?:google\s+)?drive\b|\bgdrive\b", clause) and draft.has_event(
@@ -251,7 +254,9 @@ def _slack(clause: str, draft: Draft) -> bool:
     )
     config: dict[str, Any] = {"channel": found[0]} if found else {}
     if pattern:
-        config["pattern"] = only_quote(pattern.group("text"), draft.request) or pattern.group("text")
+        config["pattern"] = only_quote(pattern.group("text"), draft.request) or pattern.group(
+            "text"
+        )
     where = f" in {found[0]}" if found else ""
     draft.set_event("slack.message_posted", config, "message", f"New message{where}")
     if not found:

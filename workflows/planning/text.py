@@ -90,7 +90,7 @@ def emails(text: str) -> list[str]:
 
 def channels(text: str) -> list[str]:
     """Channels as written (`#dev`), and bare Slack channel IDs."""
-    names = [f"#{m.group(1).lower()}" for m in CHANNEL.finditer(text)]
+    names = [f"#{m.group(1).lower()}" for m in CHANNEL.finditer(text) if not m.group(1).isdigit()]
     ids = [m.group(1) for m in SLACK_ID_CHANNEL.finditer(text)]
     return list(dict.fromkeys(names + ids))
 

@@ -118,7 +118,9 @@ class ApScheduler(Scheduler):
         if ids:
             await self.apscheduler.data_store.remove_schedules(set(ids))
 
-    async def schedules(self) -> list[ScheduleState]:
+    async def schedules(self, ids: Collection[str] | None = None) -> list[ScheduleState]:
+        if ids is not None and not ids:
+            return []
         return [
             ScheduleState(
                 id=schedule.id,
@@ -127,7 +129,9 @@ class ApScheduler(Scheduler):
                 next_fire_time=schedule.next_fire_time,
                 paused=schedule.paused,
             )
-            for schedule in await self.apscheduler.get_schedules()
+            for schedule in await self.apscheduler.data_store.get_schedules(
+                set(ids) if ids is not None else None
+            )
         ]
 
     async def enqueue(self, task: Task, kwargs: Mapping[str, Any]) -> None:

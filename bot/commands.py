@@ -1,0 +1,238 @@
+"""`/atom <subcommand>`: each subcommand answers the person alone (ephemeral); anything
+that is not a subcommand is a request and gets a plan in their DM with ATOM."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import operations
+from bot.blocks.help import HELP_TEXT, help_blocks
+from bot.blocks.kit import Block, button, section
+from bot.blocks.lists import (
+    connections_blocks,
+    history_blocks,
+    runs_blocks,
+    workflow_detail_blocks,
+    workflow_list_blocks,
+)
+from bot.home import connect_urls, next_run
+from bot.operations import NotAllowed
+from bot.requests import Conversation, handle_request, user_timezone
+from bot.run_status import dm_channel
+from bot.services import BotServices
+
+
+@dataclass
+class Reply:
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    team_id: str
+    user_id: str
+    channel_id: str
+    args: list[str]
+    services: BotServices
+    client: AsyncWebClient
+
+
+Handler = Callable[[Invocation], Awaitable[Reply]]
+
+
+def _needs(count: int, usage: str) -> Callable[[Handler], Handler]:
+    """Check a subcommand got its arguments; otherwise answer with its usage."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def checked(call: Invocation) -> Reply:
+            if len(call.args) < count:
+                return Reply(f"Usage: `/atom {usage}`")
+            return await handler(call)
+
+        return checked
+
+    return wrap
+
+
+async def _help(_call: Invocation) -> Reply:
+    return Reply(HELP_TEXT, help_blocks())
+
+
+async def _list(call: Invocation) -> Reply:
+    records = await call.services.workflows.list_for(call.team_id, owner=call.user_id)
+    zone = await user_timezone(call.client, call.user_id)
+    blocks = workflow_list_blocks(records, {r.id: next_run(r) for r in records}, zone)
+    return Reply(f"You have {len(records)} workflow(s).", blocks)
+
+
+@_needs(1, "show <workflow id>")
+async def _show(call: Invocation) -> Reply:
+    record = await operations.owned_workflow(
+        call.services, call.team_id, call.user_id, call.args[0]
+    )
+    return Reply(record.name, workflow_detail_blocks(record, call.services.service_titles()))
+
+
+async def _runs(call: Invocation) -> Reply:
+    services = call.services
+    if call.args:
+        record = await operations.owned_workflow(services, call.team_id, call.user_id, call.args[0])
+        names = {record.id: record.name}
+        runs = await services.runs.list_for_workflow(call.team_id, record.id)
+    else:
+        records = await services.workflows.list_for(call.team_id, owner=call.user_id)
+        names = {r.id: r.name for r in records}
+        runs = [
+            r for r in await services.runs.list_for_team(call.team_id) if r.workflow_id in names
+        ]
+    zone = await user_timezone(call.client, call.user_id)
+    return Reply(f"{len(runs)} recent run(s).", runs_blocks(runs, names, zone))
+
+
+def _workflow_operation(operation: Callable[..., Awaitable[str]], usage: str) -> Handler:
+    @_needs(1, usage)
+    async def handler(call: Invocation) -> Reply:
+        return Reply(await operation(call.services, call.team_id, call.user_id, call.args[0]))
+
+    return handler
+
+
+@_needs(1, "history <workflow id>")
+async def _history(call: Invocation) -> Reply:
+    record = await operations.owned_workflow(
+        call.services, call.team_id, call.user_id, call.args[0]
+    )
+    versions = await call.services.workflows.versions(call.team_id, record.id)
+    zone = await user_timezone(call.client, call.user_id)
+    return Reply(f"History of {record.name}", history_blocks(record, versions, zone))
+
+
+@_needs(2, "rollback <workflow id> <version>")
+async def _rollback(call: Invocation) -> Reply:
+    if not call.args[1].lstrip("v").isdigit():
+        return Reply(
+            "The version is a number: `/atom rollback <workflow id> <version>` — "
+            f"`/atom history {call.args[0]}` lists them."
+        )
+    return Reply(
+        await operations.rollback(
+            call.services, call.team_id, call.user_id, call.args[0], int(call.args[1].lstrip("v"))
+        )
+    )
+
+
+def _service(call: Invocation) -> str | None:
+    name = call.args[0].lower().replace("-", "_").replace(" ", "_")
+    aliases = {"calendar": "google_calendar", "drive": "google_drive", "gcal": "google_calendar"}
+    return (
+        aliases.get(name, name)
+        if aliases.get(name, name) in call.services.registry.connectors
+        else None
+    )
+
+
+@_needs(1, "connect <service>")
+async def _connect(call: Invocation) -> Reply:
+    urls = await connect_urls(call.services, call.team_id, call.user_id)
+    service = _service(call)
+    if service not in urls:
+        return Reply(
+            f"I can connect: {', '.join(sorted(urls))}. "
+            f"For example `/atom connect {sorted(urls)[0]}`."
+        )
+    title = call.services.service_titles()[service]
+    return Reply(
+        f"Connect {title}",
+        [
+            section(
+                f"Open this to connect your {title} account to ATOM:",
+                accessory=button(
+                    f"Connect {title}", f"plan_connect_{service}", value=service, url=urls[service]
+                ),
+            )
+        ],
+    )
+
+
+async def _connections(call: Invocation) -> Reply:
+    services = call.services
+    connections = await services.connections.list(call.team_id, call.user_id)
+    return Reply(
+        "Your connections",
+        connections_blocks(
+            connections,
+            services.service_titles(),
+            await connect_urls(services, call.team_id, call.user_id),
+        ),
+    )
+
+
+@_needs(1, "disconnect <service>")
+async def _disconnect(call: Invocation) -> Reply:
+    service = _service(call)
+    if service is None:
+        return Reply(f"There is no service “{call.args[0]}”. `/atom connections` lists yours.")
+    title = call.services.service_titles()[service]
+    if await call.services.connections.disconnect(call.team_id, call.user_id, service):
+        return Reply(
+            f":electric_plug: Disconnected {title}. Workflows that use it will ask "
+            "you to connect it again."
+        )
+    return Reply(f"{title} was not connected.")
+
+
+@_needs(1, "cancel <run id>")
+async def _cancel(call: Invocation) -> Reply:
+    return Reply(
+        await operations.cancel_run(call.services, call.team_id, call.user_id, call.args[0])
+    )
+
+
+SUBCOMMANDS: dict[str, Handler] = {
+    "help": _help,
+    "list": _list,
+    "show": _show,
+    "runs": _runs,
+    "pause": _workflow_operation(operations.pause, "pause <workflow id>"),
+    "resume": _workflow_operation(operations.resume, "resume <workflow id>"),
+    "delete": _workflow_operation(operations.delete, "delete <workflow id>"),
+    "history": _history,
+    "rollback": _rollback,
+    "connect": _connect,
+    "connections": _connections,
+    "disconnect": _disconnect,
+    "cancel": _cancel,
+}
+
+
+async def run_command(
+    text: str, command: dict[str, Any], services: BotServices, client: AsyncWebClient
+) -> Reply | None:
+    """The reply to `/atom text`, or None when the text was a request (its plan goes to
+    the person's DM)."""
+    words = text.split()
+    team, user = command["team_id"], command["user_id"]
+    if not words:
+        return await _help(Invocation(team, user, command["channel_id"], [], services, client))
+    handler = SUBCOMMANDS.get(words[0].lower())
+    if handler is None and len(words) == 1:
+        close = get_close_matches(words[0].lower(), SUBCOMMANDS, n=1)
+        hint = f" Did you mean `/atom {close[0]}`?" if close else ""
+        return Reply(HELP_TEXT, help_blocks(f"I don't know the command `{words[0]}`.{hint}"))
+    if handler is not None:
+        call = Invocation(team, user, command["channel_id"], words[1:], services, client)
+        try:
+            return await handler(call)
+        except NotAllowed as exc:
+            return Reply(str(exc))
+    dm = await dm_channel(client, user)
+    await handle_request(text, Conversation(team, user, dm), services, client)
+    if command["channel_id"] != dm:
+        return Reply("I sent you the plan in our DM.")
+    return None

@@ -1,0 +1,85 @@
+"""App Home and the listings behind `/atom list | runs | connections`: gathered from the
+store, the scheduler's view of the next run, and the user's connections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.kit import Block, button, context, divider, fit, header, section
+from bot.blocks.lists import connections_blocks, run_line, workflow_line
+from bot.services import BotServices
+from connectors.base import NoAuth
+from workflows.model import ScheduleTrigger
+from workflows.schedules import ScheduleError, next_fire_time
+from workflows.store import WorkflowRecord, WorkflowState
+
+HOME_PAUSE = "home_pause"
+HOME_RESUME = "home_resume"
+
+
+def next_run(record: WorkflowRecord, now: datetime | None = None) -> datetime | None:
+    trigger = record.workflow.trigger
+    if record.state != WorkflowState.ACTIVE or not isinstance(trigger, ScheduleTrigger):
+        return None
+    try:
+        return next_fire_time(trigger, now or datetime.now(UTC))
+    except ScheduleError:
+        return None
+
+
+async def connect_urls(services: BotServices, team_id: str, user_id: str) -> dict[str, str]:
+    """Where to connect each service that needs the user's own account."""
+    return {
+        name: await services.connections.connect_url(team_id, user_id, name)
+        for name, connector in services.registry.connectors.items()
+        if name != "slack" and not isinstance(connector.auth, NoAuth)
+    }
+
+
+async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: str) -> list[Block]:
+    records = await services.workflows.list_for(team_id, owner=user_id)
+    blocks: list[Block] = [header("Your workflows")]
+    if not records:
+        blocks.append(
+            section("None yet — DM me what should happen and when, and I'll plan it for you.")
+        )
+    for record in records[:15]:
+        toggle = (
+            button("Pause", HOME_PAUSE, record.id)
+            if record.state == WorkflowState.ACTIVE
+            else button("Resume", HOME_RESUME, record.id, style="primary")
+        )
+        blocks.append(section(workflow_line(record, next_run(record), zone), accessory=toggle))
+    blocks += [
+        divider(),
+        header("Your connections"),
+        *connections_blocks(
+            await services.connections.list(team_id, user_id),
+            services.service_titles(),
+            await connect_urls(services, team_id, user_id),
+        ),
+    ]
+    names = {r.id: r.name for r in records}
+    runs = [
+        r for r in await services.runs.list_for_team(team_id, limit=50) if r.workflow_id in names
+    ][:10]
+    blocks += [
+        divider(),
+        header("Recent runs"),
+        section("\n".join(run_line(r, names, zone) for r in runs) if runs else "No runs yet."),
+    ]
+    blocks.append(context("`/atom help` lists everything I can do."))
+    return fit(blocks)
+
+
+async def publish_home(
+    services: BotServices, client: AsyncWebClient, team_id: str, user_id: str
+) -> None:
+    info = await client.users_info(user=user_id)
+    zone = info["user"].get("tz") or "UTC"
+    await client.views_publish(
+        user_id=user_id,
+        view={"type": "home", "blocks": await home_blocks(services, team_id, user_id, zone)},
+    )

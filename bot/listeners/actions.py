@@ -1,0 +1,214 @@
+"""Buttons and modals: thin listeners that ack first and then call bot/plans.py or
+bot/operations.py. A refusal is told to the clicker alone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import operations, plans
+from bot.blocks.edit import CALLBACK, apply_edit, edit_modal, field_for
+from bot.blocks.plan import APPROVE, CANCEL, CONNECT, EDIT, plan_blocks
+from bot.blocks.run import APPROVE_STEP, CANCEL_RUN, REJECT_STEP, RETRY
+from bot.home import HOME_PAUSE, HOME_RESUME, publish_home
+from bot.operations import NotAllowed
+from bot.pending import CANCELLED, PENDING
+from bot.requests import CHOICE, Conversation, handle_request, missing_connections
+from bot.services import BotServices
+from workflows.model import Workflow
+from workflows.validate import problems_from_error, validate
+
+
+async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral note to the person who clicked, where they clicked (or in their DM)."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or (
+        await client.conversations_open(users=user)
+    )["channel"]["id"]
+    await client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(team_id, user_id, value) of a button click."""
+    return body["team"]["id"], body["user"]["id"], body["actions"][0].get("value", "")
+
+
+def register(app: AsyncApp) -> None:
+    @app.action(APPROVE)
+    async def approve_plan(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, plan_id = _clicked(body)
+        error = await plans.approve(services, client, team, plan_id, user)
+        if error:
+            await tell(client, body, error)
+
+    @app.action(CANCEL)
+    async def cancel_plan(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, plan_id = _clicked(body)
+        error = await plans.cancel(services, client, team, plan_id, user)
+        if error:
+            await tell(client, body, error)
+
+    @app.action(EDIT)
+    async def edit_plan(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, plan_id = _clicked(body)
+        plan = await services.pending.get(team, plan_id)
+        if plan is None or plan.status != PENDING or plan.document is None:
+            await tell(client, body, "This plan can no longer be edited.")
+        elif plan.user_id != user:
+            await tell(client, body, f"Only <@{plan.user_id}> can edit this plan.")
+        else:
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=edit_modal(plan_id, Workflow.model_validate(plan.document)),
+            )
+
+    @app.view(CALLBACK)
+    async def save_edit(
+        ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        team, plan_id = body["team"]["id"], view["private_metadata"]
+        plan = await services.pending.get(team, plan_id)
+        if plan is None or plan.status != PENDING or plan.document is None:
+            await ack(
+                response_action="errors",
+                errors={"name": "This plan was decided meanwhile; it can't be edited."},
+            )
+            return
+        workflow = Workflow.model_validate(plan.document)
+        edited, errors = edited_workflow(services, workflow, view["state"]["values"])
+        if edited is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        await services.pending.save(team, plan_id, document=edited.to_document())
+        await services.audit.record(team, body["user"]["id"], "plan.edited", plan_id)
+        where = Conversation(team, plan.user_id, plan.channel_id, plan.thread_ts)
+        await client.chat_update(
+            channel=plan.channel_id,
+            ts=plan.message_ts,
+            text=f"Plan: {edited.name}",
+            blocks=plan_blocks(
+                plan_id,
+                edited,
+                services.service_titles(),
+                await missing_connections(services, where, edited),
+                plan.user_id,
+            ),
+        )
+
+    @app.action(re.compile(rf"^{CHOICE}_\d+$"))
+    async def answer_question(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, value = _clicked(body)
+        plan_id, _, request = value.partition("|")
+        plan = await services.pending.get(team, plan_id)
+        if plan is None or plan.user_id != user:
+            await tell(client, body, "Only the person who asked can answer this question.")
+            return
+        if await services.pending.decide(team, plan_id, CANCELLED, user):
+            where = Conversation(team, user, plan.channel_id, plan.thread_ts)
+            await handle_request(request, where, services, client)
+
+    @app.action(re.compile(rf"^{CONNECT}_.+$"))
+    async def connect_link(ack: AsyncAck) -> None:
+        """A link button: Slack opens the URL; the click itself needs only an ack."""
+        await ack()
+
+    @app.action(RETRY)
+    async def retry_run(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, run_id = _clicked(body)
+        await _operate(client, body, operations.retry_run(services, team, user, run_id))
+
+    @app.action(CANCEL_RUN)
+    async def cancel_run(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, run_id = _clicked(body)
+        await _operate(client, body, operations.cancel_run(services, team, user, run_id))
+
+    @app.action(APPROVE_STEP)
+    @app.action(REJECT_STEP)
+    async def decide_step(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, value = _clicked(body)
+        run_id, _, step_id = value.partition("|")
+        approve = body["actions"][0]["action_id"] == APPROVE_STEP
+        try:
+            outcome = await operations.decide_approval(
+                services, team, user, run_id, step_id, approve
+            )
+        except NotAllowed as exc:
+            await tell(client, body, str(exc))
+            return
+        message = body.get("message") or {}
+        await client.chat_update(
+            channel=body["channel"]["id"],
+            ts=message.get("ts"),
+            text=outcome,
+            blocks=[
+                *message.get("blocks", [])[:2],
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
+            ],
+        )
+
+    @app.action(HOME_PAUSE)
+    @app.action(HOME_RESUME)
+    async def pause_or_resume(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        await ack()
+        team, user, workflow_id = _clicked(body)
+        change = (
+            operations.pause if body["actions"][0]["action_id"] == HOME_PAUSE else operations.resume
+        )
+        await _operate(client, body, change(services, team, user, workflow_id))
+        await publish_home(services, client, team, user)
+
+
+async def _operate(client: AsyncWebClient, body: dict[str, Any], operation: Any) -> None:
+    try:
+        outcome = await operation
+    except NotAllowed as exc:
+        outcome = str(exc)
+    await tell(client, body, outcome)
+
+
+def edited_workflow(
+    services: BotServices, workflow: Workflow, values: dict[str, Any]
+) -> tuple[Workflow | None, dict[str, str]]:
+    """The workflow with the modal's values, or None and the validator's problems keyed
+    by the modal field they concern."""
+    try:
+        edited = Workflow.model_validate(apply_edit(workflow, values))
+    except ValidationError as exc:
+        problems = problems_from_error(exc)
+    else:
+        problems = validate(edited, services.registry)
+        if not problems:
+            return edited, {}
+    errors: dict[str, str] = {}
+    for problem in problems:
+        field = field_for(problem.path, workflow)
+        errors[field] = "; ".join(filter(None, [errors.get(field), problem.message]))[:2000]
+    return None, errors
