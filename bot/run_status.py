@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.run import approval_request_blocks, run_blocks, run_text
+from bot.clients import WorkspaceNotInstalled
 from bot.posts import SlackPosts
 from bot.services import BotServices
 from workflows.store import RunRecord, RunStatus, StepRecord, StepStatus
@@ -65,7 +66,7 @@ class SlackRunReporter:
             state.last_sent = time.monotonic()
             try:
                 await self._publish(run, steps)
-            except (SlackApiError, OSError) as exc:
+            except (SlackApiError, OSError, WorkspaceNotInstalled) as exc:
                 log.warning("could not update the status of run %s in Slack: %s", run_id, exc)
         if run.status.finished:
             self.runs.pop(run_id, None)

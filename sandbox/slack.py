@@ -10,6 +10,7 @@ download gets Slack's HTML sign-in page with status 200, not JSON.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -24,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.emulator import Emulator, EmulatorError
@@ -343,6 +344,7 @@ class SlackEmulator(Emulator):
                 return JSONResponse({"ok": False, "error": exc.error, **exc.extra})
 
         return [
+            *self.install_routes(),  # before /api/{method}: oauth.v2.access takes no token
             Route("/api/{method}", web_api, methods=["GET", "POST"]),
             Route("/files-pri/{file_ref}/{name}", self._download, methods=["GET"]),
             Route("/files-pri-dl/{file_ref}/{name}", self._download, methods=["GET"]),
@@ -793,6 +795,93 @@ class SlackEmulator(Emulator):
         """Block (in a thread) until more than `seen` things were posted."""
         with self._changed:
             return self._changed.wait_for(lambda: len(self.posted) > seen, timeout)
+
+    # --- installing the app (OAuth v2): /oauth/v2/authorize and oauth.v2.access --------
+
+    def install_routes(self) -> list[BaseRoute]:
+        """Slack's consent page and code exchange, for installing the app into this
+        workspace with the client credentials of `install_settings()`."""
+        self.install = AppInstall()
+        return [
+            Route("/oauth/v2/authorize", self._oauth_authorize, methods=["GET"]),
+            Route("/api/oauth.v2.access", self._oauth_v2_access, methods=["GET", "POST"]),
+        ]
+
+    def install_settings(self) -> dict[str, str]:
+        """The settings that switch ATOM to installing into workspaces via this Slack."""
+        return {
+            "slack_client_id": self.install.client_id,
+            "slack_client_secret": self.install.client_secret,
+        }
+
+    async def _oauth_authorize(self, request: Request) -> Response:
+        """Consent as `install.installer` (or refuse, with `install.deny`) and send the
+        browser back to the app's redirect URI."""
+        params = request.query_params
+        redirect_uri = params.get("redirect_uri", "")
+        if params.get("client_id") != self.install.client_id or not redirect_uri:
+            return HTMLResponse("<html><body>Invalid client_id parameter</body></html>", 400)
+        state = params.get("state", "")
+        if self.install.deny:
+            denied = urlencode({"error": "access_denied", "state": state})
+            return RedirectResponse(f"{redirect_uri}?{denied}", 302)
+        code = f"{TEAM_ID[1:]}.{secrets.randbelow(10**12)}.{secrets.token_hex(32)}"
+        scopes = [s for s in params.get("scope", "").split(",") if s]
+        with self.lock:
+            self.install.codes[code] = {"redirect_uri": redirect_uri, "scopes": scopes}
+        granted = urlencode({"code": code, "state": state})
+        return RedirectResponse(f"{redirect_uri}?{granted}", 302)
+
+    async def _oauth_v2_access(self, request: Request) -> Response:
+        """Exchange a code for a bot token: client credentials as HTTP Basic or
+        `client_id`/`client_secret` arguments; errors are `{"ok": false, …}` with 200."""
+        args = await _arguments(request)
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        header = request.headers.get("authorization", "")
+        if header.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(header[6:]).decode().partition(":")
+        if client_id != self.install.client_id:
+            return JSONResponse({"ok": False, "error": "invalid_client_id"})
+        if client_secret != self.install.client_secret:
+            return JSONResponse({"ok": False, "error": "bad_client_secret"})
+        with self.lock:
+            issued = self.install.codes.pop(args.get("code", ""), None)
+        if issued is None:
+            return JSONResponse({"ok": False, "error": "invalid_code"})
+        if args.get("redirect_uri", issued["redirect_uri"]) != issued["redirect_uri"]:
+            return JSONResponse({"ok": False, "error": "bad_redirect_uri"})
+        numbers = "-".join(str(secrets.randbelow(10**12)) for _ in range(2))
+        token = f"xoxb-{numbers}-{secrets.token_hex(12)}"
+        self.grant(token, BOT_USER_ID, set(issued["scopes"]))
+        self.install.bot_tokens.append(token)
+        return JSONResponse(
+            {
+                "ok": True,
+                "app_id": APP_ID,
+                "authed_user": {"id": self.install.installer},
+                "scope": ",".join(issued["scopes"]),
+                "token_type": "bot",
+                "access_token": token,
+                "bot_user_id": BOT_USER_ID,
+                "team": {"id": TEAM_ID, "name": "ATOM Sandbox"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        )
+
+
+@dataclass
+class AppInstall:
+    """The app's OAuth client as this workspace knows it, and the installs so far."""
+
+    client_id: str = field(
+        default_factory=lambda: f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}"
+    )
+    client_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    installer: str = "U0ALICE001"
+    deny: bool = False
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bot_tokens: list[str] = field(default_factory=list)
 
 
 class SlackApiError(Exception):

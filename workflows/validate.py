@@ -272,15 +272,15 @@ def _check_references(
     analysis: Analysis,
     first_index: Mapping[str, int],
 ) -> list[Problem]:
-    problems = []
+    messages = []
     for reference in dict.fromkeys(analysis.references):
         if reference.root == "trigger":
             message = _trigger_reference_problem(workflow, catalog, reference)
         else:
             message = _step_reference_problem(workflow, catalog, index, reference, first_index)
         if message:
-            problems.append(Problem(where, message))
-    return problems
+            messages.append(message)
+    return [Problem(where, message) for message in dict.fromkeys(messages)]
 
 
 def _step_reference_problem(

@@ -170,11 +170,13 @@ def test_an_output_field_that_does_not_exist_is_reported(registry: Registry) -> 
     text = steps(
         "{id: a, action: notes.create_note, with: {title: t}}",
         "{id: b, action: notes.update_note, with: {id: '{{ steps.a.ident }}', title: x}}",
+        "{id: c, action: notes.update_note, with: {id: x, title: '{{ steps.a.tilte }}'}}",
     )
-    problem = one(text, registry)
-    assert problem.message == (
-        "step `a` (notes.create_note) has no output `ident`; did you mean `id`?"
-    )
+    found = problems(text, registry)
+    assert [p.message for p in found] == [
+        "step `a` (notes.create_note) has no output `ident`; it has body, id, labels, title, url",
+        "step `a` (notes.create_note) has no output `tilte`; did you mean `title`?",
+    ]
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -219,7 +221,8 @@ def test_for_each_expressions_are_checked(registry: Registry) -> None:
 
 
 def schedule(when: str) -> str:
-    return f"name: W\ntrigger: {{type: schedule, {when}}}\nsteps:\n  - {{id: a, action: notes.list_notes}}\n"
+    trigger = f"trigger: {{type: schedule, {when}}}\n"
+    return f"name: W\n{trigger}steps:\n  - {{id: a, action: notes.list_notes}}\n"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,268 @@
+"""Values an action clause carries, read the same way for every connector: titles,
+message text, people, labels, file names, and the default text that lets the trigger's
+and earlier steps' data flow into a step ("New issue in acme/api: {{ trigger.issue.title }}")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflows.planning.draft import Draft, Thing
+from workflows.planning.phrases import Phrases, is_service_word, only_quote, restore_text
+from workflows.planning.text import PLACEHOLDER, Request, emails, mentions, quoted_in, sentence
+from workflows.planning.times import Moment
+
+TITLE_MARKERS = (
+    "titled",
+    "entitled",
+    "called",
+    "named",
+    "with the title",
+    "with title",
+    "with the name",
+    "with a title",
+    "with a name",
+)
+TEXT_MARKERS = (
+    "saying",
+    "that says",
+    "which says",
+    "that reads",
+    "reading",
+    "with the text",
+    "with text",
+    "with the message",
+    "with message",
+    "with a message",
+    "with the body",
+    "with body",
+    "with the content",
+    "with content",
+    ":",
+    "that",
+    "with the comment",
+    "with a comment",
+    "with the note",
+    "with a note",
+    "with the notes",
+)
+GENERIC_OBJECTS = {
+    "",
+    "it",
+    "them",
+    "this",
+    "that",
+    "message",
+    "a message",
+    "note",
+    "update",
+    "notification",
+    "an update",
+    "a note",
+    "details",
+    "the details",
+    "info",
+    "link",
+    "the link",
+    "a link",
+    "message about it",
+    "alert",
+    "an alert",
+}
+LINK_LABELS = {
+    "trello": "Trello card",
+    "asana": "Asana task",
+    "github": "GitHub",
+    "google_calendar": "Calendar event",
+    "google_drive": "Drive",
+    "dropbox": "Dropbox",
+}
+FILE_NAME = re.compile(r"(?<![\w@/.-])([\w-][\w .-]{0,80}?\.[A-Za-z0-9]{1,5})(?![\w@/-])")
+
+
+@dataclass(frozen=True)
+class ActionClause:
+    """An action clause ready to read: masked text (time and length phrases cut out),
+    its verb, phrases, and the moment/length it named."""
+
+    text: str
+    verb: str
+    phrases: Phrases
+    request: Request
+    moment: Moment | None = None
+    duration: int | None = None
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    def has(self, pattern: str) -> bool:
+        return re.search(pattern, self.text, re.IGNORECASE) is not None
+
+    def restore(self, text: str | None) -> str | None:
+        return restore_text(text, self.request)
+
+
+# --- explicit values ----------------------------------------------------------------------
+
+
+def head_quote(clause: ActionClause) -> str | None:
+    found = quoted_in(clause.phrases.head, clause.request)
+    return found[0] if found else None
+
+
+def explicit_title(clause: ActionClause) -> str | None:
+    phrase = clause.phrases.first(*TITLE_MARKERS)
+    if phrase is not None:
+        return clause.restore(phrase)
+    return head_quote(clause)
+
+
+def explicit_text(clause: ActionClause, *extra_markers: str) -> str | None:
+    """The message a clause spells out: after "saying", ":", "that", "with the text", …
+    or quoted in its head."""
+    phrase = clause.phrases.first(*TEXT_MARKERS, *extra_markers)
+    if phrase is not None:
+        quote = only_quote(phrase, clause.request)
+        return quote if quote is not None else sentence(clause.restore(phrase) or "") or None
+    return head_quote(clause)
+
+
+def head_object(clause: ActionClause) -> str:
+    """What the head says is sent ("post the agenda" -> "agenda"), generic words removed."""
+    words = re.sub(rf"^\W*{re.escape(clause.verb)}\b", "", clause.phrases.head, flags=re.I)
+    words = PLACEHOLDER.sub("", words)
+    words = re.sub(r"(?<![\w&])[#@]\S+|\S+@\S+", "", words)
+    words = re.sub(r"^\s*(?:the|a|an|our|my|this|that)\s+", "", words.strip(), flags=re.I)
+    words = re.sub(r"\s+", " ", words).strip(" ,.")
+    return "" if words.lower() in GENERIC_OBJECTS or is_service_word(words) else words
+
+
+def people(clause: ActionClause, draft: Draft) -> list[str]:
+    """Slack people the clause names: @mentions, and the requester for "me"."""
+    found = mentions(clause.text)
+    if re.search(r"\b(?:me|myself)\b", clause.text, re.I) and draft.context.user:
+        found.insert(0, draft.context.user)
+    return list(dict.fromkeys(found))
+
+
+def names_me(clause: ActionClause) -> bool:
+    return clause.has(r"\b(?:me|myself)\b")
+
+
+def label_list(phrase: str, request: Request) -> list[str]:
+    """ "bug", "bug and urgent", "'needs triage', p1" -> label names."""
+    text = re.sub(r"^(?:the\s+)?(?:labels?|tags?)\s+", "", phrase.strip(), flags=re.I)
+    parts = re.split(r"\s*(?:,\s*and|,|\band\b|&)\s*", text)
+    labels = []
+    for part in parts:
+        value = request.restore(part).strip(" .'\"")
+        value = re.sub(r"\s+(?:labels?|tags?)$", "", value, flags=re.I)
+        if value and value.lower() not in ("it", "the issue", "this"):
+            labels.append(value)
+    return labels
+
+
+def file_name(clause: ActionClause) -> str | None:
+    named = clause.phrases.first("called", "named", "titled")
+    if named is not None:
+        return clause.restore(named)
+    head = clause.restore(clause.phrases.head) or ""
+    match = FILE_NAME.search(re.sub(r"\S+@\S+|https?://\S+", " ", head))
+    if match and not match.group(1).startswith("/"):
+        return match.group(1).strip().split()[-1]
+    return head_quote(clause)
+
+
+def addresses(clause: ActionClause) -> list[str]:
+    return emails(clause.request.restore(clause.text))
+
+
+# --- what flows from the trigger and earlier steps -------------------------------------------
+
+
+def trigger_line(draft: Draft) -> str | None:
+    """One line about what triggered the run, with its title and link as templates."""
+    thing = draft.trigger_thing()
+    if thing is None:
+        return None
+    head = draft.trigger_words or f"New {thing.kind}"
+    who = thing.subject.template("who")
+    if who and " from " not in head and thing.kind in ("email", "message"):
+        head += f" from {who}"
+    if thing.kind == "webhook" and thing.subject.detail:
+        return f"{head}: {{{{ {thing.subject.detail} | tojson }}}}"
+    title = thing.subject.template("title")
+    line = f"{head}: {title}" if title else head
+    link = thing.subject.template("link")
+    return f"{line} {link}" if link else line
+
+
+def step_line(draft: Draft, thing: Thing) -> str | None:
+    """One line about an earlier step's result (what it made and its link)."""
+    step = next((s for s in draft.steps if f"steps.{s.id}" == thing.root), None)
+    if step is None:
+        return None
+    if step.action == "github.list_issues":
+        return (
+            f"Open issues in {step.inputs.get('repo')} ({{{{ {thing.root}.count }}}}):\n"
+            f"{{{{ {thing.root}.issues | map(attribute='title') | join('\\n') }}}}"
+        )
+    label = LINK_LABELS.get(step.connector, step.connector)
+    if step.action == "google_calendar.create_event":
+        start = step.inputs.get("start")
+        when = ""
+        if isinstance(start, str) and "{{" not in start:
+            when = f" on {format_moment(datetime.fromisoformat(start))}"
+        title = step.inputs.get("summary", "Meeting")
+        link = thing.subject.template("link")
+        return f"{title}{when}" + (f": {link}" if link else "")
+    link = thing.subject.template("link")
+    if link:
+        return f"{label}: {link}"
+    path = thing.subject.template("path")
+    return f"{label}: {path}" if path else None
+
+
+def composed_text(draft: Draft, intro: str = "") -> str | None:
+    """The default message: the trigger's line and the latest earlier result's line."""
+    lines = []
+    first = trigger_line(draft)
+    if first:
+        lines.append(first)
+    latest = next((t for t in reversed(draft.things) if t.root != "trigger"), None)
+    if latest is not None:
+        line = step_line(draft, latest)
+        if line:
+            lines.append(line)
+    if not lines:
+        return None
+    if intro:
+        return f"{sentence(intro)}: " + "\n".join(lines)
+    return "\n".join(lines)
+
+
+def detail_text(draft: Draft) -> str | None:
+    """A description for something made from the trigger: its link, or who sent what."""
+    thing = draft.trigger_thing()
+    if thing is None:
+        return None
+    link, detail, who = (thing.subject.template(r) for r in ("link", "detail", "who"))
+    if link:
+        return link
+    if thing.kind == "webhook" and thing.subject.detail:
+        return f"{{{{ {thing.subject.detail} | tojson }}}}"
+    if detail and who:
+        return f"From {who}:\n{detail}"
+    return detail
+
+
+def trigger_title(draft: Draft) -> str | None:
+    thing = draft.trigger_thing()
+    return thing.subject.template("title") if thing else None
+
+
+def format_moment(moment: datetime) -> str:
+    """ "Tuesday 1 December 2026 at 10:00" """
+    return f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M}"
