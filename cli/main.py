@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     "cli.app_commands",
     "cli.connector_commands",
     "cli.workflow_commands",
+    "cli.keys_commands",
+    "cli.worker_commands",
+    "cli.planner_commands",
 ]
 
 

@@ -9,11 +9,20 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import slack_install
 from bot.app import build_app
 from bot.dedupe import EventDeduplicator
+from bot.notifications import SlackConnectionNotifier
 from bot.services import BotServices
+from connectors.client import HttpPool
+from connectors.connections import AuditTrail, Connections
+from connectors.registry import Registry
+from connectors.vault import Vault
 from core.db import Database
+from core.security import TokenCipher, cipher_from_settings
 from core.settings import Settings
 from migrations.runner import upgrade
 from oauth_app.app import create_web_app
@@ -45,3 +54,37 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield Runtime(settings, database, services, bolt, create_web_app(settings, database, bolt))
     finally:
         await database.dispose()
+
+
+# --- connecting accounts: the token vault, connect links, Slack installs ----------------
+
+
+@dataclass
+class Accounts:
+    """What connecting accounts needs, built once per process. Wire it as:
+    `build_app(services, accounts.slack_oauth)`, `create_web_app(…, connections=
+    accounts.connections)`, `BotServices(connections=accounts.connections, …)` and the
+    engine's `credentials=accounts.vault`."""
+
+    cipher: TokenCipher
+    slack_oauth: AsyncOAuthSettings | None  # None: one workspace, from SLACK_BOT_TOKEN
+    vault: Vault
+    connections: Connections
+
+
+async def open_accounts(
+    settings: Settings,
+    database: Database,
+    registry: Registry,
+    http: HttpPool,
+    audit: AuditTrail | None = None,
+) -> Accounts:
+    cipher = await asyncio.to_thread(cipher_from_settings, settings)  # may create the key file
+    slack_oauth = slack_install.oauth_settings(settings, database, cipher)
+    store = slack_oauth.installation_store if slack_oauth else None
+    bot_tokens = slack_install.bot_token_lookup(settings, store)
+    vault = Vault(database, cipher, settings, registry, workspace_tokens=bot_tokens)
+    notifier = SlackConnectionNotifier(
+        AsyncWebClient(base_url=slack_install.api_url(settings)), bot_tokens
+    )
+    return Accounts(cipher, slack_oauth, vault, Connections(vault, http, notifier, audit))

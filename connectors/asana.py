@@ -12,9 +12,8 @@ Projects and workspaces may be given by name: a project name is looked up with
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ from connectors.base import (
     OAuth2Auth,
     PollResult,
 )
-from connectors.google import TimeCursor, parse_rfc3339, rfc3339  # shared poll cursor, times
+from connectors.cursors import TimeCursor, cursor_scope, parse_rfc3339, rfc3339
 
 ASANA_GID = re.compile(r"\d+")
 TASK_FIELDS = "name,permalink_url,completed,due_on,notes,created_at,assignee.name,projects.name"
@@ -275,8 +274,12 @@ async def comment_on_task(ctx: ActionContext, data: CommentOnTaskInput) -> Story
 # --- events --------------------------------------------------------------------------
 
 
-def _cursor(project_gid: str, time: TimeCursor) -> str:
-    return json.dumps({**json.loads(time.encode()), "project": project_gid})
+def _task_gid(task: dict[str, Any]) -> str:
+    return str(task["gid"])
+
+
+def _task_created_at(task: dict[str, Any]) -> datetime:
+    return parse_rfc3339(task["created_at"])
 
 
 async def poll_task_created(
@@ -286,8 +289,8 @@ async def poll_task_created(
     resolves the project and starts from now."""
     if cursor is None:
         project_gid = await resolve_project(ctx, config.project, config.workspace)
-        return PollResult(items=[], cursor=_cursor(project_gid, TimeCursor.start()))
-    project_gid = json.loads(cursor)["project"]
+        return PollResult(items=[], cursor=TimeCursor.start().encode(project=project_gid))
+    project_gid = cursor_scope(cursor)["project"]
     time = TimeCursor.decode(cursor)
     tasks = await list_all(
         ctx,
@@ -299,17 +302,13 @@ async def poll_task_created(
         },
         max_pages=MAX_POLL_PAGES,
     )
-    stamped = [(t, parse_rfc3339(t["created_at"])) for t in tasks if t.get("created_at")]
-    fresh = sorted(
-        ((t, at) for t, at in stamped if time.is_new(t["gid"], at)),
-        key=lambda pair: (pair[1], pair[0]["gid"]),
-    )
+    stamped = [task for task in tasks if task.get("created_at")]
+    fresh, advanced = time.take(stamped, _task_gid, _task_created_at)
     items = [
         EventItem(id=task["gid"], payload=TaskCreatedPayload.from_api(task).model_dump())
-        for task, _ in fresh
+        for task in fresh
     ]
-    advanced = time.advance((task["gid"], at) for task, at in fresh)
-    return PollResult(items=items, cursor=_cursor(project_gid, advanced))
+    return PollResult(items=items, cursor=advanced.encode(project=project_gid))
 
 
 connector.event(

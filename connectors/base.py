@@ -136,10 +136,18 @@ class StaticCredentials:
 
 RequestSigner = Callable[[httpx.Request, Credentials], None]
 ErrorReader = Callable[[httpx.Response], str]
+RateLimitSignal = Callable[[httpx.Response], bool]
+"""Whether an error response means "rate limited" in the service's own way (beyond 429
+and a 403 carrying Retry-After / X-RateLimit-Remaining: 0, which the client knows)."""
 
 
 def bearer(request: httpx.Request, credentials: Credentials) -> None:
     request.headers["Authorization"] = f"Bearer {credentials.access_token}"
+
+
+def no_rate_limit_signal(_response: httpx.Response) -> bool:
+    """For services whose only rate-limit signals are the standard ones."""
+    return False
 
 
 def read_error_message(response: httpx.Response) -> str:
@@ -302,6 +310,7 @@ class Connector:
     description: str = ""
     sign_request: RequestSigner = bearer
     read_error: ErrorReader = read_error_message
+    is_rate_limited: RateLimitSignal = no_rate_limit_signal
     actions: dict[str, Action] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
 

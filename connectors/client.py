@@ -31,9 +31,11 @@ from connectors.base import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RateLimitSignal,
     RequestSigner,
     Unavailable,
     bearer,
+    no_rate_limit_signal,
     read_error_message,
 )
 
@@ -106,6 +108,7 @@ class HttpPool:
             credentials=credentials,
             sign=connector.sign_request,
             read_error=connector.read_error,
+            is_rate_limited=connector.is_rate_limited,
         )
 
     async def aclose(self) -> None:
@@ -134,6 +137,7 @@ class ServiceHttp:
         credentials: CredentialSource | None,
         sign: RequestSigner = bearer,
         read_error: ErrorReader = read_error_message,
+        is_rate_limited: RateLimitSignal = no_rate_limit_signal,
     ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
@@ -141,6 +145,7 @@ class ServiceHttp:
         self.credentials = credentials
         self.sign = sign
         self.read_error = read_error
+        self.is_rate_limited = is_rate_limited
 
     @property
     def settings(self) -> Settings:
@@ -205,7 +210,7 @@ class ServiceHttp:
             else:
                 if response.status_code == 401 and credentials is not None and not refreshed:
                     refreshed = True
-                    credentials = await self._refresh(credentials)
+                    credentials = await self._refresh(credentials, response)
                     continue
                 error = (
                     None
@@ -262,10 +267,12 @@ class ServiceHttp:
             raise AuthExpired(self.service, "not connected")
         return await self.credentials.current()
 
-    async def _refresh(self, stale: Credentials) -> Credentials:
+    async def _refresh(self, stale: Credentials, rejection: httpx.Response) -> Credentials:
+        """Credentials to retry with after the service rejected `stale` with a 401; if
+        there are none, AuthExpired in the service's own words ("Bad credentials")."""
         fresh = await self.credentials.refreshed(stale) if self.credentials else None
         if fresh is None:
-            raise AuthExpired(self.service)
+            raise AuthExpired(self.service, self.read_error(rejection))
         return fresh
 
     def _classify(
@@ -280,7 +287,11 @@ class ServiceHttp:
             return None
         message = f"{self.service}: {self.read_error(response)}"
         rate_wait = _rate_limit_wait(response)
-        if status == 429 or (status == 403 and rate_wait is not None):
+        if (
+            status == 429
+            or (status == 403 and rate_wait is not None)
+            or self.is_rate_limited(response)
+        ):
             return RateLimited(message, service=self.service, retry_after=rate_wait)
         if status >= 500:
             breaker.record_failure()

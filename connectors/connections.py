@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from authlib.common.security import generate_token
@@ -135,16 +135,34 @@ class ConnectionNotifier(Protocol):
     ) -> None: ...
 
 
+class AuditTrail(Protocol):
+    """Where connects, disconnects and expiries are recorded (workflows.store.AuditLog)."""
+
+    async def record(
+        self,
+        team_id: str,
+        actor: str,
+        action: str,
+        subject: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
 class Connections:
     """The user-facing side of the vault: connect links, the OAuth round trip, listing
     and disconnecting. Everything is scoped by team and user."""
 
     def __init__(
-        self, vault: Vault, http: HttpPool, notifier: ConnectionNotifier | None = None
+        self,
+        vault: Vault,
+        http: HttpPool,
+        notifier: ConnectionNotifier | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.vault = vault
         self.http = http
         self.notifier = notifier
+        self.audit = audit
         self.settings = vault.settings
         self.signer = Signer(vault.settings.secret_key.get_secret_value(), STATE_PURPOSE)
         vault.on_expired(self._on_expired)
@@ -199,7 +217,7 @@ class Connections:
         active connection)."""
         info = await self.vault.get(ConnectionKey(team_id, user_id, service))
         granted = set(info.scopes) if info and info.active else set()
-        return sorted(set(needed) - granted) if info and info.active else sorted(set(needed))
+        return sorted(set(needed) - granted)
 
     async def disconnect(self, team_id: str, user_id: str, service: str) -> Disconnected:
         """Delete the connection here and revoke its token at the provider where the
@@ -210,11 +228,15 @@ class Connections:
         if secret is None:
             return Disconnected(service, connector.title, existed=False)
         log.info("disconnected %s for %s/%s", service, team_id, user_id)
+        title = connector.title
         try:
             revoked = await self._revoke(connector, secret)
         except ProviderError as exc:
-            return Disconnected(service, connector.title, existed=True, problem=str(exc))
-        return Disconnected(service, connector.title, existed=True, revoked=revoked)
+            result = Disconnected(service, title, existed=True, problem=str(exc))
+        else:
+            result = Disconnected(service, title, existed=True, revoked=revoked)
+        await self._record(key, user_id, "connection.disconnected", {"revoked": result.revoked})
+        return result
 
     # --- for the web side --------------------------------------------------------------
 
@@ -231,8 +253,6 @@ class Connections:
         page, with the scopes, PKCE challenge and quirks the service needs."""
         key, nonce = self._verify(service, state)
         pending = await self._pending(key, nonce)
-        if pending is None:
-            raise BadState(_used_or_expired(key.service, self.vault.title(key.service)))
         provider = self._provider(self._connector(service))
         return provider.authorization_url(
             state=state,
@@ -243,10 +263,16 @@ class Connections:
 
     async def complete(self, service: str, state: str, params: CallbackParams) -> ConnectionInfo:
         """Finish a connect: check and use up the state, get the tokens, store them and
-        tell the user. Raises BadState (nothing stored, nobody told) or ConnectFailed
-        (nothing stored, the user is told)."""
-        key, nonce = self._verify(service, state)
-        pending = await self._consume(key, nonce)
+        tell the user. Raises BadState or ConnectFailed, with nothing stored; the user is
+        told unless the state does not say for sure who they are, or was used already."""
+        try:
+            key, nonce = self._verify(service, state)
+            pending = await self._consume(key, nonce)
+        except BadState as exc:
+            if exc.key is not None and self.notifier:
+                title = self.vault.title(exc.key.service)
+                await self._tell(self.notifier.connection_failed(exc.key, title, str(exc)))
+            raise
         connector = self._connector(service)
         try:
             provider = self._provider(connector)
@@ -267,6 +293,8 @@ class Connections:
             extra=extra,
         )
         log.info("connected %s for %s/%s", service, key.team_id, key.user_id)
+        detail = {"account": account, "scopes": list(info.scopes)}
+        await self._record(key, key.user_id, "connection.connected", detail)
         if self.notifier:
             await self._tell(self.notifier.connected(key, connector.title, account))
         return info
@@ -302,11 +330,8 @@ class Connections:
             claims = self.signer.verify(state, int(STATE_TTL.total_seconds()))
         except BadSignedValue as exc:
             if exc.reason == "expired":
-                raise BadState(
-                    f"This {title} connect link has expired (links last 10 minutes). Type "
-                    f"`/atom connect {service}` in Slack for a new one.",
-                    key=_claimed_key(exc.expired_payload),
-                ) from None
+                key = _claimed_key(exc.expired_payload)
+                raise BadState(_expired_link(service, title), key=key) from None
             raise BadState(
                 f"This {title} connect link is not valid. Type `/atom connect {service}` in "
                 "Slack for a new one."
@@ -320,9 +345,10 @@ class Connections:
             )
         return key, claims["n"]
 
-    async def _pending(self, key: ConnectionKey, nonce: str) -> PendingAuthorization | None:
+    async def _pending(self, key: ConnectionKey, nonce: str) -> PendingAuthorization:
         """The unexpired pending authorization `nonce` of exactly this team, user and
-        service (a state whose claims were altered finds nothing)."""
+        service (a state whose claims were altered finds nothing), or BadState."""
+        title = self.vault.title(key.service)
         async with self.vault.database.session() as session:
             pending = await session.scalar(
                 select(PendingAuthorization).where(
@@ -332,23 +358,21 @@ class Connections:
                     PendingAuthorization.service == key.service,
                 )
             )
-        expires_at = as_utc(pending.expires_at) if pending else None
-        if pending is None or expires_at is None or expires_at <= self.vault.clock():
-            return None
+        if pending is None:
+            raise BadState(_already_used(key.service, title))
+        if as_utc(pending.expires_at) <= self.vault.clock():
+            raise BadState(_expired_link(key.service, title), key=key)
         return pending
 
     async def _consume(self, key: ConnectionKey, nonce: str) -> PendingAuthorization:
         """Use up the pending authorization: of two callbacks with one state, one wins."""
         pending = await self._pending(key, nonce)
-        title = self.vault.title(key.service)
-        if pending is None:
-            raise BadState(_used_or_expired(key.service, title))
         async with self.vault.database.session() as session:
             result = await session.execute(
                 delete(PendingAuthorization).where(PendingAuthorization.nonce == nonce)
             )
         if result.rowcount != 1:
-            raise BadState(_used_or_expired(key.service, title))
+            raise BadState(_already_used(key.service, self.vault.title(key.service)))
         return pending
 
     async def _tokens(
@@ -398,6 +422,7 @@ class Connections:
         return await provider.revoke(secret.access_token, "access_token")
 
     async def _on_expired(self, key: ConnectionKey) -> None:
+        await self._record(key, "atom", "connection.expired", {})
         try:
             url: str | None = await self.connect_url(key.team_id, key.user_id, key.service)
         except ConnectError as exc:
@@ -406,6 +431,13 @@ class Connections:
         if self.notifier:
             title = self.vault.title(key.service)
             await self._tell(self.notifier.connection_expired(key, title, url))
+
+    async def _record(
+        self, key: ConnectionKey, actor: str, action: str, detail: dict[str, Any]
+    ) -> None:
+        if self.audit is not None:
+            subject = f"connection:{key.service}:{key.user_id}"
+            await self.audit.record(key.team_id, actor, action, subject, detail)
 
     async def _tell(self, notification: Awaitable[None]) -> None:
         """Deliver a notification; a failure to notify never undoes a connection."""
@@ -428,8 +460,15 @@ def _claimed_key(claims: dict[str, object] | None) -> ConnectionKey | None:
     return ConnectionKey(str(team), str(user), str(service))
 
 
-def _used_or_expired(service: str, title: str) -> str:
+def _already_used(service: str, title: str) -> str:
     return (
-        f"This {title} connect link was already used or has expired. Type "
+        f"This {title} connect link was already used. Type `/atom connect {service}` in "
+        "Slack for a new one."
+    )
+
+
+def _expired_link(service: str, title: str) -> str:
+    return (
+        f"This {title} connect link has expired (links last 10 minutes). Type "
         f"`/atom connect {service}` in Slack for a new one."
     )

@@ -17,27 +17,24 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from connectors.base import ActionContext, Connector, EventItem, PollResult
+from connectors.base import ActionContext, EventItem, PollResult
+from connectors.cursors import TimeCursor
 from connectors.google import (
     GMAIL_COMPOSE,
     GMAIL_READONLY,
     GMAIL_SEND,
-    GOOGLE_OAUTH,
     MAX_POLL_PAGES,
     AddressList,
-    TimeCursor,
+    google_connector,
     list_pages,
-    read_google_error,
     segment,
 )
 
-connector = Connector(
+connector = google_connector(
     name="gmail",
     title="Gmail",
     description="Send e-mail and save drafts from the user's Gmail; react to new mail.",
-    auth=GOOGLE_OAUTH,
     base_url_setting="gmail_base_url",
-    read_error=read_google_error,
 )
 
 MAILBOX = "/gmail/v1/users/me"
@@ -242,12 +239,12 @@ async def poll_received_email(ctx: ActionContext, config: Any, cursor: str | Non
         for item in listed
         if item["id"] not in position.seen
     ]
-    new = sorted((m for m in fetched if position.is_new(m["id"], received_at(m))), key=received_at)
+    new, advanced = position.take(fetched, lambda m: m["id"], received_at)
     return PollResult(
         items=[
             EventItem(id=m["id"], payload=email_payload(m).model_dump(mode="json")) for m in new
         ],
-        cursor=position.advance((m["id"], received_at(m)) for m in fetched).encode(),
+        cursor=advanced.encode(),
     )
 
 

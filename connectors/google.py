@@ -1,26 +1,24 @@
 """What the Google connectors (google_calendar, gmail, google_drive) share: the OAuth 2
-provider, scopes, how Google spells an error, RFC 3339 times, page-following and the
-time-based poll cursor.
+provider, scopes, how Google spells an error and a rate limit, and page-following.
+(Their time-based poll cursor and RFC 3339 helpers are in connectors/cursors.py.)
 
 Google's REST APIs answer errors as
 `{"error": {"code", "message", "errors": [{"domain", "reason", "message", "location",
-"locationType"}], "status"}}` and page with `pageToken` / `nextPageToken`.
+"locationType"}], "status"}}` and page with `pageToken` / `nextPageToken`. Besides 429,
+they signal rate limits as 403 with the reason `rateLimitExceeded` or
+`userRateLimitExceeded` and no Retry-After: back off and retry.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import BeforeValidator
 
-from connectors.base import OAuth2Auth, read_error_message
+from connectors.base import Connector, OAuth2Auth, read_error_message
 
 if TYPE_CHECKING:
     from connectors.client import ServiceHttp
@@ -48,25 +46,49 @@ GOOGLE_OAUTH = OAuth2Auth(
 MAX_POLL_PAGES = 5
 
 
-def read_google_error(response: httpx.Response) -> str:
-    """Google's own message, with the offending parameter or field when Google names one
-    (its messages are sometimes as terse as "Invalid Value"); for a 401 the short reason."""
+# The reasons of a 403 that means "slow down", not "not allowed".
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+def _google_error(response: httpx.Response) -> dict[str, Any] | None:
+    """The `error` object of a Google error body, or None for another shape."""
     try:
         body = response.json()
     except ValueError:
-        return read_error_message(response)
+        return None
     error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict) or not error.get("message"):
+    return error if isinstance(error, dict) else None
+
+
+def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
+    details = error.get("errors")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def read_google_error(response: httpx.Response) -> str:
+    """Google's own message, with the offending parameter or field when Google names one
+    (its messages are sometimes as terse as "Invalid Value"); for a 401 the short reason."""
+    error = _google_error(response)
+    if error is None or not error.get("message"):
         return read_error_message(response)
     message = str(error["message"])
-    details = error.get("errors")
-    first = details[0] if isinstance(details, list) and details else None
-    if response.status_code == 401 and isinstance(first, dict) and first.get("message"):
+    first = next(iter(_details(error)), None)
+    if response.status_code == 401 and first is not None and first.get("message"):
         return str(first["message"])  # "Invalid Credentials", not a console how-to
-    if isinstance(first, dict) and first.get("location") and first["location"] not in message:
+    if first is not None and first.get("location") and first["location"] not in message:
         kind = first.get("locationType") or "field"
         return f"{message} ({kind} {first['location']})"
     return message
+
+
+def is_google_rate_limit(response: httpx.Response) -> bool:
+    """A 403 whose reason says a rate limit was hit (Google sends no Retry-After then)."""
+    if response.status_code != 403:
+        return False
+    error = _google_error(response)
+    return error is not None and any(
+        detail.get("reason") in RATE_LIMIT_REASONS for detail in _details(error)
+    )
 
 
 _ADDRESS_ITEM = re.compile(r'(?:"[^"]*"|[^,])+')
@@ -89,22 +111,20 @@ def segment(value: str) -> str:
     return quote(value, safe="@")
 
 
-def rfc3339(moment: datetime) -> str:
-    """UTC, millisecond precision, `Z` suffix: the form Google's timestamps take."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """A Google timestamp (`…Z` or `…+02:00`) as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def now_ms() -> datetime:
-    """Now in UTC, truncated to milliseconds like Google's own timestamps, so an item
-    created in the same millisecond as a cursor still counts as new."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+def google_connector(
+    *, name: str, title: str, description: str, base_url_setting: str
+) -> Connector:
+    """A connector for one Google API: Google's OAuth provider, error words and 403 rate
+    limits."""
+    return Connector(
+        name=name,
+        title=title,
+        description=description,
+        auth=GOOGLE_OAUTH,
+        base_url_setting=base_url_setting,
+        read_error=read_google_error,
+        is_rate_limited=is_google_rate_limit,
+    )
 
 
 async def list_pages(
@@ -128,42 +148,3 @@ async def list_pages(
         if not page_token or len(items) >= limit:
             break
     return items[:limit]
-
-
-@dataclass(frozen=True)
-class TimeCursor:
-    """Where a poll stands: anything stamped at or after `since` may be new, except the
-    `seen` ids (items stamped exactly at `since` that were already handled).
-
-    Polls ask the service for items stamped `>= since` (inclusive, so nothing created in
-    the same millisecond is lost) and drop the `seen` ones (so nothing is emitted twice).
-    """
-
-    since: datetime
-    seen: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def start(cls) -> TimeCursor:
-        """The cursor of a first activation: "from now on", no backfill."""
-        return cls(since=now_ms())
-
-    @classmethod
-    def decode(cls, cursor: str) -> TimeCursor:
-        data = json.loads(cursor)
-        return cls(since=parse_rfc3339(data["since"]), seen=frozenset(data.get("seen", ())))
-
-    def encode(self) -> str:
-        return json.dumps({"since": rfc3339(self.since), "seen": sorted(self.seen)})
-
-    def is_new(self, item_id: str, stamp: datetime) -> bool:
-        return stamp >= self.since and item_id not in self.seen
-
-    def advance(self, stamped: Iterable[tuple[str, datetime]]) -> TimeCursor:
-        """The cursor after handling `stamped` (id, stamp) pairs: `since` moves to the
-        latest stamp and `seen` keeps the ids stamped exactly there."""
-        pairs = list(stamped)
-        latest = max([self.since, *(stamp for _, stamp in pairs)])
-        at_latest = {item_id for item_id, stamp in pairs if stamp == latest}
-        if latest == self.since:
-            at_latest |= self.seen
-        return TimeCursor(since=latest, seen=frozenset(at_latest))

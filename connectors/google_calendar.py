@@ -17,33 +17,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from connectors.base import (
-    ActionContext,
-    Connector,
-    EventItem,
-    NotFound,
-    PollResult,
-)
+from connectors.base import ActionContext, EventItem, NotFound, PollResult
+from connectors.cursors import TimeCursor, parse_rfc3339, rfc3339
 from connectors.google import (
     CALENDAR_EVENTS,
-    GOOGLE_OAUTH,
     MAX_POLL_PAGES,
     AddressList,
-    TimeCursor,
+    google_connector,
     list_pages,
-    parse_rfc3339,
-    read_google_error,
-    rfc3339,
     segment,
 )
 
-connector = Connector(
+connector = google_connector(
     name="google_calendar",
     title="Google Calendar",
     description="Create, list and delete Google Calendar events; react to new events.",
-    auth=GOOGLE_OAUTH,
     base_url_setting="google_calendar_base_url",
-    read_error=read_google_error,
 )
 
 DEFAULT_DURATION_MINUTES = 60  # Google Calendar's own default event length

@@ -21,27 +21,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from connectors.base import ActionContext, Connector, EventItem, InvalidInput, PollResult
+from connectors.base import ActionContext, EventItem, InvalidInput, PollResult
+from connectors.cursors import TimeCursor, parse_rfc3339, rfc3339
 from connectors.google import (
     DRIVE_FILE,
     DRIVE_METADATA_READONLY,
-    GOOGLE_OAUTH,
     MAX_POLL_PAGES,
-    TimeCursor,
+    google_connector,
     list_pages,
-    parse_rfc3339,
-    read_google_error,
-    rfc3339,
     segment,
 )
 
-connector = Connector(
+connector = google_connector(
     name="google_drive",
     title="Google Drive",
     description="Upload files, create folders and share them in Google Drive; react to new files.",
-    auth=GOOGLE_OAUTH,
     base_url_setting="google_drive_base_url",
-    read_error=read_google_error,
 )
 
 FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
@@ -273,14 +268,15 @@ async def poll_created_files(ctx: ActionContext, config: Any, cursor: str | None
         items_key="files",
         limit=LIST_PAGE_SIZE * MAX_POLL_PAGES,
     )
-    stamped = [(item, parse_rfc3339(item["createdTime"])) for item in files]
+    new, advanced = position.take(
+        files, lambda item: item["id"], lambda item: parse_rfc3339(item["createdTime"])
+    )
     return PollResult(
         items=[
             EventItem(id=item["id"], payload=file_output(item).model_dump(mode="json"))
-            for item, created in stamped
-            if position.is_new(item["id"], created)
+            for item in new
         ],
-        cursor=position.advance((item["id"], created) for item, created in stamped).encode(),
+        cursor=advanced.encode(),
     )
 
 

@@ -197,7 +197,7 @@ class OAuth2Provider:
         try:
             yield
         except OAuthError as exc:
-            detail = exc.description or exc.error or "no reason given"
+            detail = (exc.description or exc.error or "no reason given").rstrip(".")
             raise GrantRejected(f"{title} refused {what}: {detail}.", error=exc.error) from None
         except httpx2.HTTPStatusError as exc:
             status = exc.response.status_code

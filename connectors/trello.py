@@ -13,9 +13,8 @@ or short link, or the only board that has such a list).
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal, Self
 from urllib.parse import quote
@@ -34,7 +33,7 @@ from connectors.base import (
     PollResult,
     TokenAuth,
 )
-from connectors.google import TimeCursor  # the shared "since + seen ids" poll cursor
+from connectors.cursors import TimeCursor, cursor_scope
 
 TRELLO_ID = re.compile(r"[0-9a-fA-F]{24}")
 SHORT_LINK = re.compile(r"[0-9A-Za-z]{8}")
@@ -313,21 +312,30 @@ class WatchedCards:
     time: TimeCursor
 
     def encode(self) -> str:
-        return json.dumps(
-            {**json.loads(self.time.encode()), "board": self.board_id, "list": self.list_id}
-        )
+        return self.time.encode(board=self.board_id, list=self.list_id)
 
     @classmethod
     def decode(cls, cursor: str) -> WatchedCards:
-        data = json.loads(cursor)
-        return cls(data["board"], data.get("list"), TimeCursor.decode(cursor))
+        scope = cursor_scope(cursor)
+        return cls(scope["board"], scope.get("list"), TimeCursor.decode(cursor))
 
 
 async def _watched_cards(ctx: ActionContext, watch: WatchedCards) -> list[dict[str, Any]]:
+    """The open cards watched, in creation order (ids begin with the creation time)."""
     if watch.list_id:
-        return await _get(ctx, f"/lists/{watch.list_id}/cards")
-    lists = await _get(ctx, f"/boards/{watch.board_id}/lists", filter="open", cards="open")
-    return [card for lst in lists for card in lst.get("cards", [])]
+        cards = await _get(ctx, f"/lists/{watch.list_id}/cards")
+    else:
+        lists = await _get(ctx, f"/boards/{watch.board_id}/lists", filter="open", cards="open")
+        cards = [card for lst in lists for card in lst.get("cards", [])]
+    return sorted(cards, key=lambda card: card["id"])
+
+
+def _card_id(card: dict[str, Any]) -> str:
+    return card["id"]
+
+
+def _card_created_at(card: dict[str, Any]) -> datetime:
+    return created_at(card["id"])
 
 
 async def _start_watching(ctx: ActionContext, config: CardCreatedConfig) -> WatchedCards:
@@ -346,16 +354,11 @@ async def poll_card_created(
     if cursor is None:
         watch = await _start_watching(ctx, config)
         existing = await _watched_cards(ctx, watch)
-        time = watch.time.advance((card["id"], created_at(card["id"])) for card in existing)
-        return PollResult(
-            items=[], cursor=WatchedCards(watch.board_id, watch.list_id, time).encode()
-        )
+        _, time = watch.time.take(existing, _card_id, _card_created_at)
+        return PollResult(items=[], cursor=replace(watch, time=time).encode())
     watch = WatchedCards.decode(cursor)
     cards = await _watched_cards(ctx, watch)
-    fresh = sorted(
-        (c for c in cards if watch.time.is_new(c["id"], created_at(c["id"]))),
-        key=lambda c: (created_at(c["id"]), c["id"]),
-    )
+    fresh, time = watch.time.take(cards, _card_id, _card_created_at)
     items = [
         EventItem(
             id=card["id"],
@@ -366,10 +369,7 @@ async def poll_card_created(
         )
         for card in fresh
     ]
-    time = watch.time.advance((card["id"], created_at(card["id"])) for card in fresh)
-    return PollResult(
-        items=items, cursor=WatchedCards(watch.board_id, watch.list_id, time).encode()
-    )
+    return PollResult(items=items, cursor=replace(watch, time=time).encode())
 
 
 connector.event(

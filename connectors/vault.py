@@ -162,11 +162,9 @@ WorkspaceTokens = Callable[[str], Awaitable[str | None]]
 """team_id -> the bot token of that workspace (single-workspace env token, or its install)."""
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every datetime ATOM stores is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def split_scopes(text: str) -> tuple[str, ...]:
@@ -311,8 +309,8 @@ class Vault:
             account=record.account,
             scopes=split_scopes(record.scopes),
             status=record.status,
-            expires_at=as_utc(record.expires_at),
-            connected_at=as_utc(record.created_at) or record.created_at,
+            expires_at=as_utc(record.expires_at) if record.expires_at else None,
+            connected_at=as_utc(record.created_at),
         )
 
     def _secret(self, record: ConnectionRecord) -> StoredSecret:
@@ -329,8 +327,8 @@ class Vault:
         record = await self._load(key)
         if record is None or record.status != CONNECTED:
             raise AuthExpired(key.service, "not connected" if record is None else "expired")
-        expires_at = as_utc(record.expires_at)
-        if expires_at is None or expires_at - REFRESH_LEEWAY > self.clock():
+        expires_at = record.expires_at
+        if expires_at is None or as_utc(expires_at) - REFRESH_LEEWAY > self.clock():
             return self._secret(record).credentials()
         fresh = await self._refresh(key, seen_version=record.version)
         if fresh is None:
@@ -447,18 +445,6 @@ class Vault:
         for listener in self._expiry_listeners:
             await listener(key)
 
-    # --- key rotation ------------------------------------------------------------------
-
-    async def rotate_keys(self) -> int:
-        """Re-encrypt every stored secret with the newest key; returns how many changed."""
-        changed = 0
-        for table, column_name in (
-            (ConnectionRecord.__table__, "secret"),
-            (PendingAuthorization.__table__, "code_verifier"),
-        ):
-            changed += await rotate_column(self.database, self.cipher, table, column_name)
-        return changed
-
 
 def _matches(key: ConnectionKey) -> tuple:
     return (
@@ -470,6 +456,18 @@ def _matches(key: ConnectionKey) -> tuple:
 
 async def _select(session: AsyncSession, key: ConnectionKey) -> ConnectionRecord | None:
     return await session.scalar(select(ConnectionRecord).where(*_matches(key)))
+
+
+async def rotate_vault_secrets(database: Database, cipher: TokenCipher) -> int:
+    """Re-encrypt every secret the vault keeps with the newest key; returns how many
+    values changed."""
+    changed = 0
+    for table, column_name in (
+        (ConnectionRecord.__table__, "secret"),
+        (PendingAuthorization.__table__, "code_verifier"),
+    ):
+        changed += await rotate_column(database, cipher, table, column_name)
+    return changed
 
 
 async def rotate_column(

@@ -13,7 +13,7 @@ from connectors.connections import Connections
 from core.db import Database
 from core.settings import Settings
 from oauth_app.metrics import Metrics
-from oauth_app.routes import health, oauth
+from oauth_app.routes import health, oauth, webhooks
 from oauth_app.routes.slack import slack_router
 from oauth_app.routes.slack_install import slack_install_router
 
@@ -29,6 +29,7 @@ def create_web_app(
     app.state.database = database
     app.state.metrics = Metrics()
     app.include_router(health.router)
+    app.include_router(webhooks.router)  # needs app.state.webhook_inbox (trigger services)
     if bolt_app is not None:
         app.include_router(slack_router(bolt_app))
     # --- connecting accounts and installing into workspaces ---

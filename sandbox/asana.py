@@ -14,8 +14,6 @@ Tests seed with `add_workspace`/`add_project`/`add_user`/`add_task` and inspect
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import json
 import re
@@ -30,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.emulator import Emulator, EmulatorError
+from sandbox.emulator import SANDBOX_USER, Emulator, EmulatorError, bearer_token
+from sandbox.wire import decode_token, encode_token, iso_millis, parse_iso
 
 API = "/api/1.0"
 HELP = (
@@ -41,19 +40,12 @@ GID = re.compile(r"\d+")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_LIMIT = 100
-DEFAULT_USER = "sandbox-user"
-
-
-def iso_ms(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _parse_time(value: str, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise EmulatorError(400, f"{name}: Invalid date-time: {value}") from exc
+    parsed = parse_iso(value)
+    if parsed is None:
+        raise EmulatorError(400, f"{name}: Invalid date-time: {value}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -100,6 +92,7 @@ class Task:
     due_on: str | None = None
     completed: bool = False
     completed_at: str | None = None
+    completed_by: str | None = None  # user gid
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     modified_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -154,15 +147,13 @@ def _nested(value: Any, rest: str, chosen: Any) -> Any:
 
 
 def _encode_offset(index: int) -> str:
-    raw = json.dumps({"typ": "offset", "i": index}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_token({"typ": "offset", "i": index})
 
 
 def _decode_offset(token: str) -> int:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return int(data["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        return int(decode_token(token)["i"])
+    except (ValueError, KeyError, TypeError) as exc:
         raise EmulatorError(400, "offset: Your pagination token is invalid.") from exc
 
 
@@ -244,7 +235,7 @@ class AsanaEmulator(Emulator):
         *,
         gid: str | None = None,
         created_at: datetime | None = None,
-        creator: str = DEFAULT_USER,
+        creator: str = SANDBOX_USER,
     ) -> Task:
         with self.lock:
             project = self.projects[project_gid]
@@ -278,8 +269,8 @@ class AsanaEmulator(Emulator):
             "assignee_status": "upcoming" if assignee else "inbox",
             "completed": task.completed,
             "completed_at": task.completed_at,
-            "completed_by": None,
-            "created_at": iso_ms(task.created_at),
+            "completed_by": self.users[task.completed_by].compact() if task.completed_by else None,
+            "created_at": iso_millis(task.created_at),
             "created_by": {"gid": creator.gid, "resource_type": "user"},
             "due_at": None,
             "due_on": task.due_on,
@@ -289,7 +280,7 @@ class AsanaEmulator(Emulator):
             "liked": False,
             "likes": [],
             "memberships": [{"project": p.compact()} for p in projects],
-            "modified_at": iso_ms(task.modified_at),
+            "modified_at": iso_millis(task.modified_at),
             "notes": task.notes,
             "num_hearts": 0,
             "num_likes": 0,
@@ -307,7 +298,7 @@ class AsanaEmulator(Emulator):
         return {
             "gid": story.gid,
             "resource_type": "story",
-            "created_at": iso_ms(story.created_at),
+            "created_at": iso_millis(story.created_at),
             "created_by": self.users[story.created_by].compact(),
             "resource_subtype": "comment_added",
             "text": story.text,
@@ -330,8 +321,7 @@ class AsanaEmulator(Emulator):
     # --- request plumbing -----------------------------------------------------------------
 
     def _caller(self, request: Request, scope: str) -> AsanaUser:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        grant = self.grants.get(token.strip()) if scheme.lower() == "bearer" else None
+        grant = self.grants.get(bearer_token(request))
         if grant is None:
             raise EmulatorError(401, "Not Authorized")
         if not grant.allows(scope):
@@ -502,9 +492,11 @@ class AsanaEmulator(Emulator):
                 if not isinstance(data["completed"], bool):
                     raise EmulatorError(400, f"completed: Not a boolean: {data['completed']}")
                 if data["completed"] and not task.completed:
-                    task.completed_at = iso_ms(datetime.now(UTC))
+                    task.completed_at = iso_millis(datetime.now(UTC))
+                    task.completed_by = caller.gid
                 task.completed = data["completed"]
-                task.completed_at = task.completed_at if task.completed else None
+                if not task.completed:
+                    task.completed_at = task.completed_by = None
             task.name = _string(data, "name") if "name" in data else task.name
             task.notes = _string(data, "notes") if "notes" in data else task.notes
             if "assignee" in data:

@@ -17,25 +17,23 @@ Tests seed with `add_file`/`add_folder`/`remove` and inspect `entries`, `read` a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import itertools
 import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.emulator import Emulator, EmulatorError
-from sandbox.trello import PlainTextError, plain_text_error
+from sandbox.emulator import Emulator, EmulatorError, bearer_token
+from sandbox.wire import decode_token, encode_token, iso_seconds
 
 # Path patterns of the route arguments, as the Stone definitions spell them.
 WRITE_PATH = r"(/(.|[\r\n])*)|(ns:[0-9]+(/(.|[\r\n])*)?)"
@@ -52,8 +50,9 @@ UPLOAD_TYPES = {"application/octet-stream", CORS_HACK}
 Arg = dict[str, Any]
 
 
-def dropbox_timestamp(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def dropbox_timestamp() -> str:
+    """Now, as Dropbox writes times (UTC, whole seconds)."""
+    return iso_seconds(datetime.now(UTC))
 
 
 def content_hash(content: bytes) -> str:
@@ -152,13 +151,11 @@ class FolderCursor:
     offset: int | None = None
 
     def encode(self) -> str:
-        raw = json.dumps(self.__dict__, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_token(asdict(self))
 
     @classmethod
     def decode(cls, token: str) -> FolderCursor:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return cls(**json.loads(raw))
+        return cls(**decode_token(token))
 
 
 class DropboxEmulator(Emulator):
@@ -172,7 +169,6 @@ class DropboxEmulator(Emulator):
         self.epoch = secrets.token_hex(4)
         self._revs = itertools.count(1)
         super().__init__()
-        self.app.add_exception_handler(PlainTextError, plain_text_error)
 
     def routes(self) -> list[BaseRoute]:
         rpc = [
@@ -193,6 +189,13 @@ class DropboxEmulator(Emulator):
 
     def settings_overrides(self) -> dict[str, str]:
         return {"dropbox_base_url": f"{self.url}/2", "dropbox_content_url": f"{self.url}/2"}
+
+    def error_response(self, status: int, message: str, **extra: Any) -> Response:
+        """Calls Dropbox cannot parse get a 400 with a plain-text explanation; the rest
+        of its errors are JSON."""
+        if status == 400:
+            return PlainTextResponse(message, status)
+        return super().error_response(status, message, **extra)
 
     def error_body(self, status: int, message: str, **extra: Any) -> Any:
         if "error" in extra:
@@ -340,15 +343,14 @@ class DropboxEmulator(Emulator):
     # --- request plumbing -----------------------------------------------------------------
 
     def _authorize(self, request: Request, route: str, scope: str) -> None:
-        header = request.headers.get("authorization")
-        if header is None:
+        if "authorization" not in request.headers:
             raise _text(
                 route, 'Must provide HTTP header "Authorization" or URL parameter "authorization".'
             )
-        scheme, _, token = header.partition(" ")
-        if scheme != "Bearer" or not token.strip():
+        token = bearer_token(request)
+        if not token:
             raise _text(route, "The given OAuth 2 access token is malformed.")
-        grant = self.grants.get(token.strip())
+        grant = self.grants.get(token)
         if grant is None:
             raise EmulatorError(
                 401, "invalid_access_token/...", error={".tag": "invalid_access_token"}
@@ -478,7 +480,7 @@ class DropboxEmulator(Emulator):
         token = _Fields(route, arg).string("cursor", required=True, pattern=r".+")
         try:
             cursor = FolderCursor.decode(token)
-        except (ValueError, TypeError, binascii.Error) as exc:
+        except (ValueError, TypeError) as exc:
             raise _text(route, f'request body: cursor: invalid cursor "{token[:40]}"') from exc
         if cursor.epoch != self.epoch:
             raise RouteError(["reset"], {".tag": "reset"})
@@ -571,8 +573,9 @@ class DropboxEmulator(Emulator):
 # --- argument decoding --------------------------------------------------------------------
 
 
-def _text(route: str, detail: str) -> PlainTextError:
-    return PlainTextError(400, f'Error in call to API function "{route}": {detail}')
+def _text(route: str, detail: str) -> EmulatorError:
+    """A 400 "bad input" error, which Dropbox explains in plain text."""
+    return EmulatorError(400, f'Error in call to API function "{route}": {detail}')
 
 
 def _decode_arg(route: str, raw: bytes, where: str) -> Arg:
@@ -598,7 +601,7 @@ class _Fields:
     def __init__(self, route: str, arg: Arg, where: str = "request body") -> None:
         self.route, self.arg, self.where = route, arg, where
 
-    def _fail(self, detail: str) -> PlainTextError:
+    def _fail(self, detail: str) -> EmulatorError:
         return _text(self.route, f"{self.where}: {detail}")
 
     def string(self, name: str, *, required: bool = False, pattern: str | None = None) -> Any:

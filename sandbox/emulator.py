@@ -1,12 +1,17 @@
 """What every service emulator shares: a Starlette app served over real HTTP, a log of the
 requests it received, bearer tokens it accepts, and fault injection for tests.
 
-A subclass declares its routes and how the service spells an error:
+A subclass declares its routes and how the service spells an error: `error_body` for
+services that answer errors as JSON, `error_response` for those that answer some of
+them in another shape (Trello's and Dropbox's plain-text 400s):
 
     class GitHubEmulator(Emulator):
         name = "github"
         def routes(self) -> list[Route]: ...
         def error_body(self, status, message) -> dict: return {"message": message, ...}
+
+Routes raise `EmulatorError(status, message, **extra)`; injected faults answer through
+the same hook, so they look like the service's own errors.
 
 Tests seed and inspect state on the emulator object directly (it is in-process), while
 the code under test only ever talks to `emulator.url` over HTTP.
@@ -31,6 +36,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from sandbox.server import EmulatorServer
 
+SANDBOX_USER = "sandbox-user"  # who `issue_token` and the seeded demo data belong to
+
 
 @dataclass
 class RecordedRequest:
@@ -51,7 +58,9 @@ class RecordedRequest:
 class Fault:
     """One injected failure, applied to the next `times` matching requests.
 
-    kind "status": answer `status` (with `retry_after` as Retry-After) without processing.
+    kind "status": answer `status` (with `retry_after` as Retry-After) without processing,
+      in the service's error shape, or with `body` as the JSON body when it is given
+      (e.g. Google's 403 whose reason is `rateLimitExceeded`).
     kind "delay": sleep `delay` seconds, then process normally.
     kind "drop": process the request, then cut the connection before the response.
     """
@@ -64,6 +73,7 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -122,6 +132,11 @@ class Emulator(ABC):
         """The JSON body the real service sends with an error status."""
         return {"message": message, **extra}
 
+    def error_response(self, status: int, message: str, **extra: Any) -> Response:
+        """The response the real service sends with an error status: `error_body` as
+        JSON, unless a subclass knows the service answers (some) errors otherwise."""
+        return JSONResponse(self.error_body(status, message, **extra), status)
+
     # --- lifecycle ---------------------------------------------------------------------
 
     @property
@@ -148,7 +163,7 @@ class Emulator(ABC):
         self.grants[token] = Grant(user=user, scopes=None if scopes is None else set(scopes))
 
     def issue_token(
-        self, user: str = "sandbox-user", scopes: set[str] | None = None
+        self, user: str = SANDBOX_USER, scopes: set[str] | None = None
     ) -> dict[str, Any]:
         """A fresh token for `user`, as the connector's credentials:
         {"access_token": …, "extra": {…}}. Subclasses add service specifics to `extra`."""
@@ -161,9 +176,7 @@ class Emulator(ABC):
 
     def bearer_grant(self, request: Request, scope: str | None = None) -> Grant:
         """The grant for the request's `Authorization: Bearer` token, or a 401/403."""
-        header = request.headers.get("authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        return self.check_token(token, scope)
+        return self.check_token(bearer_token(request), scope)
 
     def check_token(self, token: str, scope: str | None = None) -> Grant:
         grant = self.grants.get(token)
@@ -193,7 +206,18 @@ class Emulator(ABC):
 
     async def _on_error(self, _request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EmulatorError)
-        return JSONResponse(self.error_body(exc.status, exc.message, **exc.extra), exc.status)
+        return self.error_response(exc.status, exc.message, **exc.extra)
+
+    def _fault_response(self, fault: Fault) -> Response:
+        if fault.body is not None:
+            response: Response = JSONResponse(fault.body, fault.status)
+        else:
+            message = "API rate limit exceeded" if fault.status == 429 else "Internal error"
+            response = self.error_response(fault.status, message)
+        response.headers.update(fault.headers)
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = str(int(fault.retry_after))
+        return response
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -233,12 +257,13 @@ class Emulator(ABC):
                 }
             )
             return None
-        headers = dict(fault.headers)
-        if fault.retry_after is not None:
-            headers["Retry-After"] = str(int(fault.retry_after))
-        message = "API rate limit exceeded" if fault.status == 429 else "Internal error"
-        response = JSONResponse(self.error_body(fault.status, message), fault.status, headers)
-        return await response(scope, replay, send)
+        return await self._fault_response(fault)(scope, replay, send)
+
+
+def bearer_token(request: Request) -> str:
+    """The token of the request's `Authorization: Bearer …` header ("" if none)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 async def _read_body(receive: Receive) -> bytes:

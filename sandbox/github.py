@@ -8,12 +8,15 @@ once the budget is spent, `per_page`/`page` pagination with a `Link` header, and
 GitHub's error bodies (`{"message", "documentation_url", "status"}`, plus `errors` on a
 422 "Validation Failed").
 
-Tests seed and inspect state directly:
+It starts with demo data for `atom shell` and `atom execute --sandbox`: the repository
+`acme/api` (DEMO_REPO), where the sandbox user may push, with GitHub's default labels
+and three open issues. Tests seed and inspect state directly (in repositories of their
+own, so the demo data does not matter to them):
 
     github = GitHubEmulator().start()
-    github.add_repo("acme/api", collaborators={"octocat"}, labels=["bug"])
-    github.add_issue("acme/api", "Crash on start", labels=["bug"])
-    github.repo("acme/api").issues[1].state
+    github.add_repo("acme/web", collaborators={"octocat"}, labels=["bug"])
+    github.add_issue("acme/web", "Crash on start", labels=["bug"])
+    github.repo("acme/web").issues[1].state
 
 `webhook_delivery()` builds the signed `issues` / `pull_request` delivery GitHub would
 POST to a repository webhook.
@@ -33,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -42,7 +45,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.emulator import Emulator, EmulatorError, Grant
+from sandbox.emulator import SANDBOX_USER, Emulator, EmulatorError, Grant
+from sandbox.wire import iso_seconds, parse_iso
 
 DOCS = "https://docs.github.com/rest"
 SUPPORTED_API_VERSIONS = ("2022-11-28", "2026-03-10")
@@ -50,6 +54,19 @@ MAX_TITLE_LENGTH = 256
 MAX_BODY_LENGTH = 65536
 MAX_LABEL_NAME_LENGTH = 50
 DEFAULT_LABEL_COLOR = "ededed"
+DEMO_REPO = "acme/api"
+# The labels GitHub gives every new repository: name -> (color, description).
+DEFAULT_LABELS = {
+    "bug": ("d73a4a", "Something isn't working"),
+    "documentation": ("0075ca", "Improvements or additions to documentation"),
+    "duplicate": ("cfd3d7", "This issue or pull request already exists"),
+    "enhancement": ("a2eeef", "New feature or request"),
+    "good first issue": ("7057ff", "Good for newcomers"),
+    "help wanted": ("008672", "Extra attention is needed"),
+    "invalid": ("e4e669", "This doesn't seem right"),
+    "question": ("d876e3", "Further information is requested"),
+    "wontfix": ("ffffff", "This will not be worked on"),
+}
 
 _REPO_URL_SUFFIXES = {
     "archive_url": "/{archive_format}{/ref}",
@@ -219,7 +236,7 @@ def _now() -> datetime:
 
 
 def _timestamp(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return iso_seconds(moment) if moment else None
 
 
 def _node_id(kind: str, number: int) -> str:
@@ -248,6 +265,7 @@ class GitHubEmulator(Emulator):
         self._ids = itertools.count(1001)
         super().__init__()
         self.app = _GitHubHeaders(self.app, self)
+        self._seed_demo()
 
     def settings_overrides(self) -> dict[str, str]:
         return {"github_base_url": self.url}
@@ -256,7 +274,7 @@ class GitHubEmulator(Emulator):
         return {"message": message, **extra, "documentation_url": DOCS, "status": str(status)}
 
     def issue_token(
-        self, user: str = "sandbox-user", scopes: set[str] | None = None
+        self, user: str = SANDBOX_USER, scopes: set[str] | None = None
     ) -> dict[str, Any]:
         """An OAuth token shaped like GitHub's (`gho_…`) for `user`."""
         token = "gho_" + secrets.token_hex(18)
@@ -265,6 +283,36 @@ class GitHubEmulator(Emulator):
         return {"access_token": token, "extra": {}}
 
     # --- seeding and inspection ---------------------------------------------------------
+
+    def _seed_demo(self) -> None:
+        """DEMO_REPO with GitHub's default labels and a few open issues, so a sandbox
+        session has something to list, label, comment on and close."""
+        repo = self.add_repo(DEMO_REPO, collaborators={SANDBOX_USER})
+        for name, (color, description) in DEFAULT_LABELS.items():
+            repo.labels[name] = Label(next(self._ids), name, color, description, default=True)
+        now = _now()
+        self.add_issue(
+            DEMO_REPO,
+            "Login fails when the session cookie has expired",
+            body="Steps: sign in, wait an hour, reload. Expected the login page; got a 500.",
+            labels=["bug"],
+            user="octocat",
+            created_at=now - timedelta(days=3),
+        )
+        self.add_issue(
+            DEMO_REPO,
+            "Send rate-limit headers with every API response",
+            body="Clients need X-RateLimit-Remaining to back off before they hit a 429.",
+            labels=["enhancement"],
+            user=SANDBOX_USER,
+            created_at=now - timedelta(days=1),
+        )
+        self.add_issue(
+            DEMO_REPO,
+            "Document the webhook payloads",
+            labels=["documentation", "good first issue"],
+            created_at=now - timedelta(hours=5),
+        )
 
     def user(self, login: str) -> User:
         with self.lock:
@@ -280,8 +328,11 @@ class GitHubEmulator(Emulator):
         collaborators: Iterable[str] = (),
         labels: Iterable[str] = (),
     ) -> Repo:
+        """A new repository (ValueError if `full_name` exists: pick another name)."""
         owner, name = full_name.split("/")
         with self.lock:
+            if full_name.lower() in self.repos:
+                raise ValueError(f"the emulator already has a repository {full_name}")
             repo = Repo(
                 id=next(self._ids),
                 owner=self.user(owner),
@@ -961,12 +1012,11 @@ def _choice(query: Any, name: str, allowed: tuple[str, ...], default: str) -> st
 def _since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+    moment = parse_iso(value)
+    if moment is None:
         raise _validation_failed(
             {"resource": "Issue", "code": "invalid", "field": "since", "value": value}
-        ) from exc
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

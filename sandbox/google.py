@@ -34,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.emulator import Emulator, EmulatorError, Grant
+from sandbox.emulator import Emulator, EmulatorError, Grant, bearer_token
+from sandbox.wire import decode_token, encode_token, iso_millis, parse_iso
 
 T = TypeVar("T")
 
@@ -62,24 +63,15 @@ _REASON = {
     410: "deleted",
     429: "rateLimitExceeded",
 }
+# Reasons Google reports in the `usageLimits` domain (the others are mostly `global`).
+USAGE_LIMIT_REASONS = frozenset(
+    {"rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded", "quotaExceeded"}
+)
 UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
     "cookie or other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
-
-
-def rfc3339(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_time(text: str) -> datetime | None:
-    """An ISO 8601 / RFC 3339 time (naive if it has no offset), or None if malformed."""
-    try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def bad_request(message: str, *, reason: str = "badRequest", **extra: Any) -> EmulatorError:
@@ -104,10 +96,11 @@ class GoogleEmulator(Emulator):
         location_type: str = "parameter",
         **_extra: Any,
     ) -> dict[str, Any]:
+        reason = reason or _REASON.get(status, "backendError")
         error: dict[str, Any] = {
             "message": detail or message,
-            "domain": "global",
-            "reason": reason or _REASON.get(status, "backendError"),
+            "domain": "usageLimits" if reason in USAGE_LIMIT_REASONS else "global",
+            "reason": reason,
         }
         if location:
             error |= {"location": location, "locationType": location_type}
@@ -123,9 +116,7 @@ class GoogleEmulator(Emulator):
     def authorize(self, request: Request, accepted: frozenset[str]) -> Grant:
         """The grant of the request's Bearer token if it holds one of the `accepted`
         scopes (the method's `scopes` in the discovery document); else 401 or 403."""
-        header = request.headers.get("authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        grant = self.grants.get(token)
+        grant = self.grants.get(bearer_token(request))
         if grant is None:
             raise EmulatorError(
                 401,
@@ -183,16 +174,17 @@ class GoogleEmulator(Emulator):
         return list(items[offset:end]), following
 
     def _page_token(self, offset: int) -> str:
-        return base64.urlsafe_b64encode(f"{self.name}:{offset}".encode()).decode().rstrip("=")
+        return encode_token({"api": self.name, "offset": offset})
 
     def _page_offset(self, token: str) -> int:
         try:
-            prefix, _, offset = base64.urlsafe_b64decode(token + "==").decode().partition(":")
-            if prefix == self.name and offset.isdigit():
-                return int(offset)
+            data = decode_token(token)
         except ValueError:
-            pass
-        raise bad_request("Invalid page token value.", reason="invalid", location="pageToken")
+            data = {}
+        offset = data.get("offset")
+        if data.get("api") != self.name or not isinstance(offset, int) or offset < 0:
+            raise bad_request("Invalid page token value.", reason="invalid", location="pageToken")
+        return offset
 
 
 def int_param(request: Request, name: str, default: int) -> int:
@@ -354,7 +346,7 @@ class GoogleCalendarEmulator(GoogleEmulator):
             "kind": "calendar#events",
             "etag": f'"{secrets.randbelow(10**16)}"',
             "summary": calendar_id,
-            "updated": rfc3339(self.now()),
+            "updated": iso_millis(self.now()),
             "timeZone": "UTC",
             "accessRole": "owner",
             "defaultReminders": [],
@@ -378,7 +370,7 @@ class GoogleCalendarEmulator(GoogleEmulator):
             if event["status"] == "cancelled":
                 raise EmulatorError(410, "Resource has been deleted", reason="deleted")
             event["status"] = "cancelled"
-            event["updated"] = rfc3339(self.now())
+            event["updated"] = iso_millis(self.now())
             event["sequence"] += 1
             self._notify(event, send_updates, "cancellation")
         return Response(status_code=204)
@@ -419,8 +411,8 @@ class GoogleCalendarEmulator(GoogleEmulator):
             "status": body.get("status", "confirmed"),
             "htmlLink": "https://www.google.com/calendar/event?eid="
             + base64.urlsafe_b64encode(f"{event_id} {calendar_id}".encode()).decode().rstrip("="),
-            "created": rfc3339(stamp),
-            "updated": rfc3339(stamp),
+            "created": iso_millis(stamp),
+            "updated": iso_millis(stamp),
             "creator": {"email": calendar_id, "self": True},
             "organizer": {"email": calendar_id, "self": True},
             "start": _time_resource(start, body["start"].get("timeZone")),
@@ -455,7 +447,7 @@ class GoogleCalendarEmulator(GoogleEmulator):
                 (show_deleted or event["status"] != "cancelled")
                 and (time_min is None or _instant(event["end"]) > time_min)
                 and (time_max is None or _instant(event["start"]) < time_max)
-                and (updated_min is None or parse_time(event["updated"]) >= updated_min)  # type: ignore[operator]
+                and (updated_min is None or parse_iso(event["updated"]) >= updated_min)  # type: ignore[operator]
                 and all(word in _event_text(event) for word in words)
             )
 
@@ -485,7 +477,7 @@ def _event_time(body: dict[str, Any], key: str) -> datetime | date:
             return date.fromisoformat(str(value["date"]))
         except ValueError as exc:
             raise bad_request(f"Invalid {key} time.", reason="invalid") from exc
-    moment = parse_time(str(value["dateTime"]))
+    moment = parse_iso(str(value["dateTime"]))
     if moment is None:
         raise bad_request(f"Invalid {key} time.", reason="invalid")
     zone_name = value.get("timeZone")
@@ -548,7 +540,7 @@ def _time_param(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    moment = parse_time(raw)
+    moment = parse_iso(raw)
     if moment is None or moment.tzinfo is None:
         raise bad_request("Bad Request", location=name)
     return moment
@@ -1147,8 +1139,8 @@ class GoogleDriveEmulator(GoogleEmulator):
             "name": metadata.get("name") or "Untitled",
             "mimeType": mime_type,
             "parents": parents or [self.root_id],
-            "createdTime": rfc3339(stamp),
-            "modifiedTime": rfc3339(stamp),
+            "createdTime": iso_millis(stamp),
+            "modifiedTime": iso_millis(stamp),
             "webViewLink": f"https://drive.google.com/drive/folders/{file_id}"
             if folder
             else f"https://drive.google.com/file/d/{file_id}/view?usp=drivesdk",
@@ -1391,11 +1383,11 @@ def _drive_clause(left: str, operator: str, right: str) -> FileTest:
     if left in ("name", "mimeType") and operator in ("=", "!="):
         return lambda f: _COMPARE[operator](f.get(left), value)
     if left in ("createdTime", "modifiedTime") and operator in _COMPARE:
-        bound = parse_time(value)
+        bound = parse_iso(value)
         if bound is None:
             raise _invalid_query()
         bound = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
-        return lambda f: _COMPARE[operator](parse_time(f[left]), bound)
+        return lambda f: _COMPARE[operator](parse_iso(f[left]), bound)
     raise _invalid_query()
 
 

@@ -32,6 +32,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -107,7 +108,7 @@ class AuthorizationCode:
 
 
 @dataclass
-class Grant:
+class Consent:
     """What one consent produced: the current refresh token and access tokens."""
 
     service: str
@@ -133,7 +134,7 @@ class OAuthProviderEmulator(Emulator):
         self.deny: set[str] = set()  # services whose consent the fake user refuses
         self.expiring: dict[str, bool] = {"github": False}
         self.codes: dict[str, AuthorizationCode] = {}
-        self.grants: list[Grant] = []
+        self.consents: list[Consent] = []
         self.attached: dict[str, Emulator] = {}
         super().__init__()
 
@@ -145,6 +146,13 @@ class OAuthProviderEmulator(Emulator):
         self.attached[service] = emulator
         if service == "trello" and getattr(emulator, "api_key", None):
             self.trello_key = emulator.api_key  # type: ignore[attr-defined]
+
+    def attach_all(self, emulators: Mapping[str, Emulator]) -> None:
+        """Attach every emulator (by connector name, as `Sandbox.emulators` has them) of a
+        service this provider speaks for."""
+        for service, emulator in emulators.items():
+            if service in DIALECTS:
+                self.attach(service, emulator)
 
     def settings_overrides(self) -> dict[str, str]:
         overrides = {"oauth_base_url": self.url, "trello_api_key": self.trello_key}
@@ -171,24 +179,24 @@ class OAuthProviderEmulator(Emulator):
         forms = [r.form() for r in self.received(f"/{service}/token", "POST")]
         return [f for f in forms if grant_type is None or f.get("grant_type") == grant_type]
 
-    def grants_of(self, service: str) -> list[Grant]:
+    def consents_of(self, service: str) -> list[Consent]:
         with self.lock:
-            return [g for g in self.grants if g.service == service]
+            return [c for c in self.consents if c.service == service]
 
     def expire_access_tokens(self, service: str) -> None:
         """Let every access token of `service` run out: the service now answers 401."""
         with self.lock:
-            for grant in self.grants_of(service):
-                for token in grant.access_tokens:
+            for consent in self.consents_of(service):
+                for token in consent.access_tokens:
                     self._unregister(service, token)
 
-    def revoke_grants(self, service: str) -> None:
+    def revoke_consents(self, service: str) -> None:
         """The user removed ATOM's access at the provider: refresh tokens stop working and
         access tokens are rejected."""
         with self.lock:
-            for grant in self.grants_of(service):
-                grant.revoked = True
-                for token in grant.access_tokens:
+            for consent in self.consents_of(service):
+                consent.revoked = True
+                for token in consent.access_tokens:
                     self._unregister(service, token)
 
     # --- authorization endpoint --------------------------------------------------------
@@ -247,7 +255,7 @@ class OAuthProviderEmulator(Emulator):
             return RedirectResponse(return_url, 302)  # no token: the user clicked Deny
         token = secrets.token_hex(32)
         scopes = tuple(params.get("scope", "read").split(","))
-        self._issue_grant("trello", self.users["trello"], scopes, token, refresh_token=None)
+        self._issue_consent("trello", self.users["trello"], scopes, token, refresh_token=None)
         return RedirectResponse(f"{return_url}#token={token}", 302)
 
     # --- token endpoint ----------------------------------------------------------------
@@ -309,7 +317,7 @@ class OAuthProviderEmulator(Emulator):
         expires_in, refreshable = self._lifetime(service, dialect, issued.offline)
         access = _new_token(dialect, "access", self._expiring(service))
         refresh = _new_token(dialect, "refresh", self._expiring(service)) if refreshable else None
-        self._issue_grant(service, issued.user, issued.scopes, access, refresh)
+        self._issue_consent(service, issued.user, issued.scopes, access, refresh)
         answer: dict[str, Any] = {"access_token": access, "token_type": _token_type(dialect)}
         if expires_in:
             answer["expires_in"] = expires_in
@@ -321,20 +329,20 @@ class OAuthProviderEmulator(Emulator):
     def _refresh(self, service: str, dialect: str, form: dict[str, str]) -> dict[str, Any]:
         presented = form.get("refresh_token", "")
         with self.lock:
-            grant = next(
-                (g for g in self.grants if g.service == service and g.refresh_token == presented),
+            consent = next(
+                (g for g in self.consents if g.service == service and g.refresh_token == presented),
                 None,
             )
-            if grant is None or grant.revoked or not presented:
+            if consent is None or consent.revoked or not presented:
                 raise OAuthFailure(
                     "bad_refresh_token" if dialect == "github" else "invalid_grant",
                     "Token has been expired or revoked.",
                 )
             access = _new_token(dialect, "access", self._expiring(service))
-            grant.access_tokens.append(access)
+            consent.access_tokens.append(access)
             if dialect == "github":  # GitHub rotates refresh tokens; the others keep them
-                grant.refresh_token = _new_token(dialect, "refresh", True)
-            self._register(service, access, grant)
+                consent.refresh_token = _new_token(dialect, "refresh", True)
+            self._register(service, access, consent)
         expires_in, _ = self._lifetime(service, dialect, True)
         answer: dict[str, Any] = {
             "access_token": access,
@@ -342,11 +350,11 @@ class OAuthProviderEmulator(Emulator):
             "expires_in": expires_in,
         }
         if dialect == "github":
-            answer["refresh_token"] = grant.refresh_token
+            answer["refresh_token"] = consent.refresh_token
         if dialect in {"google", "dropbox"}:
-            answer["scope"] = " ".join(grant.scopes)
+            answer["scope"] = " ".join(consent.scopes)
         if dialect == "asana":
-            answer["data"] = _asana_user(grant.user)
+            answer["data"] = _asana_user(consent.user)
         return answer
 
     def _lifetime(self, service: str, dialect: str, offline: bool) -> tuple[int | None, bool]:
@@ -421,36 +429,36 @@ class OAuthProviderEmulator(Emulator):
 
     def _revoke_token(self, service: str, token: str) -> bool:
         with self.lock:
-            for grant in self.grants_of(service):
-                if token and (token == grant.refresh_token or token in grant.access_tokens):
-                    if grant.revoked:
+            for consent in self.consents_of(service):
+                if token and (token == consent.refresh_token or token in consent.access_tokens):
+                    if consent.revoked:
                         return False
-                    grant.revoked = True
-                    for access in grant.access_tokens:
+                    consent.revoked = True
+                    for access in consent.access_tokens:
                         self._unregister(service, access)
                     return True
         return False
 
     # --- grants on the service emulators -------------------------------------------------
 
-    def _issue_grant(
+    def _issue_consent(
         self,
         service: str,
         user: str,
         scopes: tuple[str, ...],
         access_token: str,
         refresh_token: str | None,
-    ) -> Grant:
-        grant = Grant(service, user, scopes, refresh_token, [access_token])
+    ) -> Consent:
+        consent = Consent(service, user, scopes, refresh_token, [access_token])
         with self.lock:
-            self.grants.append(grant)
-            self._register(service, access_token, grant)
-        return grant
+            self.consents.append(consent)
+            self._register(service, access_token, consent)
+        return consent
 
-    def _register(self, service: str, access_token: str, grant: Grant) -> None:
+    def _register(self, service: str, access_token: str, consent: Consent) -> None:
         emulator = self.attached.get(service)
         if emulator is not None:
-            emulator.grant(access_token, grant.user, set(grant.scopes) or None)
+            emulator.grant(access_token, consent.user, set(consent.scopes) or None)
 
     def _unregister(self, service: str, access_token: str) -> None:
         emulator = self.attached.get(service)

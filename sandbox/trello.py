@@ -31,30 +31,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.emulator import Emulator, EmulatorError
+from sandbox.emulator import SANDBOX_USER, Emulator, EmulatorError
+from sandbox.wire import iso_millis, parse_iso
 
 TRELLO_ID = re.compile(r"[0-9a-fA-F]{24}")
 SHORT_LINK = re.compile(r"[0-9A-Za-z]{8}")
 MAX_TEXT = 16384
 NOT_FOUND = "The requested resource was not found."
 NO_PERMISSION = "unauthorized permission requested"
-DEFAULT_USER = "sandbox-user"
 POSITION_STEP = 16384.0
-
-
-class PlainTextError(EmulatorError):
-    """An error the service sends as a `text/plain` body (Trello's "invalid id",
-    Dropbox's 400s), not as JSON."""
-
-
-async def plain_text_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PlainTextError)
-    return PlainTextResponse(exc.message, exc.status)
+RATE_LIMITED = {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
 
 
 def iso_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return iso_millis(datetime.now(UTC))
 
 
 def _slug(name: str) -> str:
@@ -239,7 +229,7 @@ def _pick(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
 def _choice(params: dict[str, str], name: str, allowed: set[str], default: str) -> str:
     value = params.get(name, default)
     if value not in allowed:
-        raise PlainTextError(400, f"invalid value for {name}")
+        raise EmulatorError(400, f"invalid value for {name}")
     return value
 
 
@@ -248,14 +238,14 @@ def _bool_param(params: dict[str, str], name: str) -> bool | None:
         return None
     value = params[name].lower()
     if value not in ("true", "false"):
-        raise PlainTextError(400, f"invalid value for {name}")
+        raise EmulatorError(400, f"invalid value for {name}")
     return value == "true"
 
 
 def _text_param(params: dict[str, str], name: str) -> str | None:
     value = params.get(name)
     if value is not None and len(value) > MAX_TEXT:
-        raise PlainTextError(400, f"invalid value for {name}")
+        raise EmulatorError(400, f"invalid value for {name}")
     return value
 
 
@@ -266,14 +256,12 @@ def _due_param(params: dict[str, str]) -> tuple[bool, str | None]:
     raw = params["due"]
     if raw in ("", "null"):
         return True, None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PlainTextError(400, "invalid value for due") from exc
+    parsed = parse_iso(raw)
+    if parsed is None:
+        raise EmulatorError(400, "invalid value for due")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    moment = parsed.astimezone(UTC)
-    return True, moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return True, iso_millis(parsed)
 
 
 class TrelloEmulator(Emulator):
@@ -288,7 +276,6 @@ class TrelloEmulator(Emulator):
         self.cards: dict[str, Card] = {}
         self.comments: dict[str, Comment] = {}
         super().__init__()
-        self.app.add_exception_handler(PlainTextError, plain_text_error)
         self.add_board("ATOM Sandbox", lists=("Inbox", "Doing", "Done"))
 
     def routes(self) -> list[BaseRoute]:
@@ -305,13 +292,14 @@ class TrelloEmulator(Emulator):
     def settings_overrides(self) -> dict[str, str]:
         return {"trello_base_url": f"{self.url}/1", "trello_api_key": self.api_key}
 
-    def error_body(self, status: int, message: str, **extra: Any) -> Any:
+    def error_response(self, status: int, message: str, **extra: Any) -> Response:
+        """Trello answers errors in plain text ("invalid id"), except rate limits (JSON)."""
         if status == 429:
-            return {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
-        return {"message": message, "error": "ERROR", **extra}
+            return JSONResponse(RATE_LIMITED, status)
+        return PlainTextResponse(message, status)
 
     def issue_token(
-        self, user: str = DEFAULT_USER, scopes: set[str] | None = None
+        self, user: str = SANDBOX_USER, scopes: set[str] | None = None
     ) -> dict[str, Any]:
         """A member token (`read`/`write` scopes; None: both) plus the app's API key."""
         token = secrets.token_hex(32)
@@ -332,7 +320,7 @@ class TrelloEmulator(Emulator):
         name: str,
         *,
         lists: tuple[str, ...] = ("To Do", "Doing", "Done"),
-        members: tuple[str, ...] = (DEFAULT_USER,),
+        members: tuple[str, ...] = (SANDBOX_USER,),
         board_id: str | None = None,
     ) -> Board:
         with self.lock:
@@ -415,9 +403,9 @@ class TrelloEmulator(Emulator):
             try:
                 data = json.loads(body)
             except ValueError as exc:
-                raise PlainTextError(400, "Invalid JSON body") from exc
+                raise EmulatorError(400, "Invalid JSON body") from exc
             if not isinstance(data, dict):
-                raise PlainTextError(400, "Invalid JSON body")
+                raise EmulatorError(400, "Invalid JSON body")
             params.update({k: _as_param(v) for k, v in data.items()})
         elif "application/x-www-form-urlencoded" in content_type:
             params.update(parse_qsl(body.decode(), keep_blank_values=True))
@@ -425,15 +413,15 @@ class TrelloEmulator(Emulator):
 
     def _authorize(self, params: dict[str, str], scope: str) -> Member:
         if params.get("key") != self.api_key:
-            raise PlainTextError(401, "invalid key")
+            raise EmulatorError(401, "invalid key")
         token = params.get("token")
         if not token:
-            raise PlainTextError(401, NO_PERMISSION)
+            raise EmulatorError(401, NO_PERMISSION)
         grant = self.grants.get(token)
         if grant is None:
-            raise PlainTextError(401, "invalid token")
+            raise EmulatorError(401, "invalid token")
         if not grant.allows(scope):
-            raise PlainTextError(401, NO_PERMISSION)
+            raise EmulatorError(401, NO_PERMISSION)
         return self.member(grant.user)
 
     def _board(self, ref: str, member: Member) -> Board:
@@ -442,19 +430,19 @@ class TrelloEmulator(Emulator):
         elif SHORT_LINK.fullmatch(ref):
             board = next((b for b in self.boards.values() if b.short_link == ref), None)
         else:
-            raise PlainTextError(400, "invalid id")
+            raise EmulatorError(400, "invalid id")
         if board is None:
-            raise PlainTextError(404, NOT_FOUND)
+            raise EmulatorError(404, NOT_FOUND)
         if member.username not in board.members:
-            raise PlainTextError(401, NO_PERMISSION)
+            raise EmulatorError(401, NO_PERMISSION)
         return board
 
     def _list(self, ref: str, member: Member) -> TrelloList:
         if not TRELLO_ID.fullmatch(ref):
-            raise PlainTextError(400, "invalid id")
+            raise EmulatorError(400, "invalid id")
         trello_list = self.lists.get(ref)
         if trello_list is None:
-            raise PlainTextError(404, NOT_FOUND)
+            raise EmulatorError(404, NOT_FOUND)
         self._board(trello_list.board_id, member)
         return trello_list
 
@@ -464,9 +452,9 @@ class TrelloEmulator(Emulator):
         elif SHORT_LINK.fullmatch(ref):
             card = next((c for c in self.cards.values() if c.short_link == ref), None)
         else:
-            raise PlainTextError(400, "invalid id")
+            raise EmulatorError(400, "invalid id")
         if card is None:
-            raise PlainTextError(404, NOT_FOUND)
+            raise EmulatorError(404, NOT_FOUND)
         self._board(card.board_id, member)
         return card
 
@@ -475,12 +463,12 @@ class TrelloEmulator(Emulator):
         unknown list, as Trello says)."""
         ref = params.get("idList", "")
         if not TRELLO_ID.fullmatch(ref):
-            raise PlainTextError(400, "invalid value for idList")
+            raise EmulatorError(400, "invalid value for idList")
         trello_list = self.lists.get(ref)
         if trello_list is None:
             if creating:
-                raise PlainTextError(404, "could not find the board that the card belongs to")
-            raise PlainTextError(400, "invalid value for idList")
+                raise EmulatorError(404, "could not find the board that the card belongs to")
+            raise EmulatorError(400, "invalid value for idList")
         self._board(trello_list.board_id, member)
         return trello_list
 
@@ -495,7 +483,7 @@ class TrelloEmulator(Emulator):
         except ValueError:
             pos = -1.0
         if pos < 0:
-            raise PlainTextError(400, "invalid value for pos")
+            raise EmulatorError(400, "invalid value for pos")
         return pos
 
     # --- routes ---------------------------------------------------------------------------
@@ -529,7 +517,7 @@ class TrelloEmulator(Emulator):
             if "idList" in params:
                 target = self._target_list(params, member, creating=False)
                 if params.get("idBoard", target.board_id) != target.board_id:
-                    raise PlainTextError(400, "invalid value for idBoard")
+                    raise EmulatorError(400, "invalid value for idBoard")
                 if target.id != card.list_id:
                     card.list_id, card.board_id = target.id, target.board_id
                     card.pos = self._position(target.id, params.get("pos", "bottom"))
@@ -555,7 +543,7 @@ class TrelloEmulator(Emulator):
             card = self._card(request.path_params["id"], member)
             text = params.get("text", "")
             if not text.strip() or len(text) > MAX_TEXT:
-                raise PlainTextError(400, "invalid value for text")
+                raise EmulatorError(400, "invalid value for text")
             comment = Comment(self.new_id(), card.id, text, member.id)
             self.comments[comment.id] = comment
             card.comments += 1

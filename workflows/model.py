@@ -461,6 +461,28 @@ def _load_error(message: str, text: str) -> ValidationError:
     return ValidationError.from_exception_data("Workflow", [detail])
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_surrogates(value: Any) -> Any:
+    """YAML decodes a JSON-style escape pair such as \\ud83d\\ude00 into two halves;
+    join them into the one character JSON means (a lone half is an error)."""
+    if isinstance(value, str):
+        if not _SURROGATE.search(value):
+            return value
+        try:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError(
+                "the document contains an invalid \\u escape (a lone surrogate)"
+            ) from None
+    if isinstance(value, list):
+        return [_join_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_join_surrogates(k): _join_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def parse_document(text: str) -> Any:
     """YAML or JSON text -> plain data. Raises ValidationError on syntax errors."""
     if len(text) > MAX_DOCUMENT_CHARS:
@@ -469,7 +491,7 @@ def parse_document(text: str) -> Any:
             text,
         )
     try:
-        return yaml.load(text, Loader=_DocumentLoader)  # a SafeLoader subclass
+        return _join_surrogates(yaml.load(text, Loader=_DocumentLoader))  # a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -478,6 +500,8 @@ def parse_document(text: str) -> Any:
         raise _load_error(f"not valid YAML or JSON: {exc}", text) from None
     except RecursionError:
         raise _load_error("the document is nested too deeply", text) from None
+    except ValueError as exc:
+        raise _load_error(str(exc), text) from None
 
 
 def load_workflow(text: str) -> Workflow:

@@ -100,7 +100,8 @@ def new_id(prefix: str) -> str:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC text)."""
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC text, so
+    every value is converted to UTC before it is written or compared)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

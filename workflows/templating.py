@@ -430,14 +430,46 @@ def _check_node(node: nodes.Node, names: frozenset[str], analysis: Analysis) -> 
         _check_access(node, analysis)
     elif isinstance(node, nodes.Call):
         _check_call(node, analysis)
-    elif isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
-        analysis.errors.append(
-            f"unknown filter `{node.name}`; available: {', '.join(sorted(_ENV.filters))}"
-        )
-    elif isinstance(node, nodes.Test) and node.name not in _ENV.tests:
-        analysis.errors.append(f"unknown test `{node.name}`")
+    elif isinstance(node, nodes.Filter | nodes.Test):
+        _check_filter(node, analysis)
+    elif isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const | nodes.TemplateData):
+        analysis.errors.append("use `~` or filters to build text; `%` formatting is not allowed")
     if isinstance(node, nodes.Filter | nodes.Test) and (node.dyn_args or node.dyn_kwargs):
         analysis.errors.append("`*args` / `**kwargs` are not allowed in templates")
+
+
+def _named_in_arguments(node: nodes.Filter) -> list[tuple[str, str]]:
+    """(kind, name) of the filters/tests a filter names by string: `map('upper')`,
+    `select('odd')`, `selectattr('labels', 'defined')`."""
+    args = [a.value if isinstance(a, nodes.Const) else None for a in node.args]
+    if node.name == "map" and not node.kwargs and args and isinstance(args[0], str):
+        return [("filter", args[0])]
+    if node.name in ("select", "reject") and args and isinstance(args[0], str):
+        return [("test", args[0])]
+    if node.name in ("selectattr", "rejectattr") and len(args) > 1 and isinstance(args[1], str):
+        return [("test", args[1])]
+    return []
+
+
+def _check_filter(node: nodes.Filter | nodes.Test, analysis: Analysis) -> None:
+    """Known filter/test names (also those named in `map('upper')` & co.), and no
+    `_…` attribute names in arguments such as `map(attribute='…')`."""
+    kind = "filter" if isinstance(node, nodes.Filter) else "test"
+    named = [(kind, node.name)]
+    if isinstance(node, nodes.Filter):
+        named += _named_in_arguments(node)
+    for kind_named, name in named:
+        known = _ENV.filters if kind_named == "filter" else _ENV.tests
+        if name not in known:
+            available = ", ".join(sorted(known))
+            analysis.errors.append(f"unknown {kind_named} `{name}`; available: {available}")
+    constants = [a.value for a in node.args if isinstance(a, nodes.Const)]
+    constants += [k.value.value for k in node.kwargs if isinstance(k.value, nodes.Const)]
+    for value in constants:
+        if isinstance(value, str) and any(p.startswith("_") for p in value.split(".")):
+            analysis.errors.append(
+                f"`{value}` reaches into Python internals; templates may only read workflow data"
+            )
 
 
 def _check_access(node: nodes.Getattr | nodes.Getitem, analysis: Analysis) -> None:

@@ -22,7 +22,7 @@ from connectors.base import (
 )
 from sandbox.asana import AsanaEmulator
 from tests.connectors.cases.asana import ADA, TASK_GID, seed_launch
-from tests.connectors.cases.trello import connector_context
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response
 
 
@@ -103,15 +103,23 @@ async def test_create_task_by_project_name(asana: AsanaEmulator, ctx: ActionCont
 
 
 async def test_create_task_answers_match_the_description(asana: AsanaEmulator) -> None:
-    # Answers as the connector asks for them (opt_fields). The full task is not checked:
-    # Asana sends `parent: null` and `completed_by: null`, which its description marks
-    # nullable only in prose (parent) or beside readOnly (completed_by).
+    # Answers as the connector asks for them (opt_fields), and the full task, whose
+    # `parent` and `completed_by` are null (nullable beside readOnly in the description).
     body = {"data": {"name": "Direct", "projects": [project_gid(asana, "Launch")]}}
     fields = {"opt_fields": TASK_FIELDS}
     created = await api(asana, "POST", "/tasks", json=body, params=fields)
+    full = await api(asana, "POST", "/tasks", json=body)
+    completed = await api(
+        asana, "PUT", f"/tasks/{full.json()['data']['gid']}", json={"data": {"completed": True}}
+    )
     compact = await api(asana, "GET", "/tasks", params={"project": project_gid(asana, "Launch")})
     bad = await api(asana, "POST", "/tasks", json={"data": {"name": "Nowhere"}})
     validate_response("asana", "/api/1.0/tasks", "POST", 201, created.json())
+    validate_response("asana", "/api/1.0/tasks", "POST", 201, full.json())
+    assert (full.json()["data"]["parent"], full.json()["data"]["completed_by"]) == (None, None)
+    validate_response("asana", "/api/1.0/tasks/{task_gid}", "PUT", 200, completed.json())
+    assert completed.json()["data"]["completed"] is True
+    assert completed.json()["data"]["completed_by"]["name"] == "Sandbox User"
     validate_response("asana", "/api/1.0/tasks", "GET", 200, compact.json())
     validate_response("asana", "/api/1.0/tasks", "POST", 400, bad.json())
     assert bad.json()["errors"][0]["message"] == (
@@ -184,7 +192,7 @@ async def test_service_rejections_carry_asanas_words(ctx: ActionContext) -> None
 async def test_tokens_and_scopes(asana: AsanaEmulator) -> None:
     bad = StaticCredentials(Credentials("asana-not-a-token"))
     async with connector_context(connector, asana, bad) as ctx:
-        with pytest.raises(AuthExpired):
+        with pytest.raises(AuthExpired, match=r"\(Not Authorized\)"):
             await run(ctx, "complete_task", task=TASK_GID)
     reader = StaticCredentials(Credentials(**asana.issue_token(scopes={"tasks:read"})))
     async with connector_context(connector, asana, reader) as ctx:

@@ -26,9 +26,10 @@ from connectors.http import connector as http_connector
 from core.settings import Settings
 from sandbox.github import GitHubEmulator
 from sandbox.http_echo import HttpEchoEmulator
-from tests.connectors.cases.github import REPO, github_context, seed_repo
+from tests.connectors.cases.github import REPO, seed_repo
+from tests.connectors.contract_case import connector_context
 
-ISSUES = "/repos/acme/api/issues"
+ISSUES = "/repos/acme/billing/issues"
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def run(ctx: ActionContext, action: str, **inputs: Any) -> Any:
 
 async def test_429_with_retry_after_is_waited_out(github: GitHubEmulator) -> None:
     github.fail(ISSUES, method="POST", status=429, retry_after=1)
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         started = time.monotonic()
         issue = await run(ctx, "create_issue", repo=REPO, title="After the wait")
     assert time.monotonic() - started >= 0.9
@@ -54,7 +55,7 @@ async def test_429_with_retry_after_is_waited_out(github: GitHubEmulator) -> Non
 
 async def test_429_beyond_the_longest_wait_is_rate_limited(github: GitHubEmulator) -> None:
     github.fail(ISSUES, method="POST", status=429, retry_after=120)
-    async with github_context(github, http_max_retry_wait_seconds=60) as ctx:
+    async with connector_context(connector, github, http_max_retry_wait_seconds=60) as ctx:
         with pytest.raises(RateLimited) as limited:
             await run(ctx, "create_issue", repo=REPO, title="x")
     assert limited.value.retry_after == 120
@@ -62,7 +63,7 @@ async def test_429_beyond_the_longest_wait_is_rate_limited(github: GitHubEmulato
 
 async def test_spent_github_budget_waits_for_x_ratelimit_reset(github: GitHubEmulator) -> None:
     github.exhaust_rate_limit(reset_in=1)
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         started = time.monotonic()
         listed = await run(ctx, "list_issues", repo=REPO)
     assert listed.count == 1
@@ -72,7 +73,9 @@ async def test_spent_github_budget_waits_for_x_ratelimit_reset(github: GitHubEmu
 
 async def test_repeated_500s_open_the_circuit(github: GitHubEmulator) -> None:
     github.fail(ISSUES, status=500, times=100)
-    async with github_context(github, circuit_failure_threshold=3, http_max_retries=0) as ctx:
+    async with connector_context(
+        connector, github, circuit_failure_threshold=3, http_max_retries=0
+    ) as ctx:
         for _ in range(3):
             with pytest.raises(Unavailable, match="Internal error"):
                 await run(ctx, "create_issue", repo=REPO, title="x")
@@ -87,14 +90,14 @@ async def test_repeated_500s_open_the_circuit(github: GitHubEmulator) -> None:
 
 async def test_a_500_on_an_idempotent_call_is_retried(github: GitHubEmulator) -> None:
     github.fail(ISSUES, method="GET", status=502)
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         assert (await run(ctx, "list_issues", repo=REPO)).count == 1
     assert len(github.received(ISSUES, "GET")) == 2
 
 
 async def test_a_500_on_a_create_is_not_repeated(github: GitHubEmulator) -> None:
     github.fail(ISSUES, method="POST", status=500)
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         with pytest.raises(Unavailable) as failed:
             await run(ctx, "create_issue", repo=REPO, title="x")
     assert failed.value.request_may_have_been_sent
@@ -105,7 +108,7 @@ async def test_a_dropped_connection_after_a_create_is_not_repeated(
     github: GitHubEmulator,
 ) -> None:
     github.fail(ISSUES, kind="drop", method="POST")
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         with pytest.raises(Unavailable, match="may or may not have taken effect") as dropped:
             await run(ctx, "create_issue", repo=REPO, title="Created once")
     assert dropped.value.request_may_have_been_sent
@@ -117,7 +120,7 @@ async def test_a_dropped_connection_on_an_idempotent_call_is_retried(
     github: GitHubEmulator,
 ) -> None:
     github.fail(f"{ISSUES}/1/labels", kind="drop")
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         labels = await run(ctx, "add_labels", repo=REPO, issue_number=1, labels=["p1"])
     assert labels.labels == ["bug", "p1"]
     assert len(github.received(f"{ISSUES}/1/labels")) == 2
@@ -125,7 +128,7 @@ async def test_a_dropped_connection_on_an_idempotent_call_is_retried(
 
 async def test_a_slow_answer_times_out_and_is_retried_when_safe(github: GitHubEmulator) -> None:
     github.fail(ISSUES, kind="delay", delay=1.0, method="GET")
-    async with github_context(github, http_timeout_seconds=0.3) as ctx:
+    async with connector_context(connector, github, http_timeout_seconds=0.3) as ctx:
         assert (await run(ctx, "list_issues", repo=REPO)).count == 1
     assert len(github.received(ISSUES, "GET")) == 2
 
@@ -133,9 +136,12 @@ async def test_a_slow_answer_times_out_and_is_retried_when_safe(github: GitHubEm
 async def test_an_expired_token_surfaces_as_auth_expired(github: GitHubEmulator) -> None:
     credentials = Credentials(**github.issue_token())
     github.revoke(credentials.access_token)
-    async with github_context(github, StaticCredentials(credentials)) as ctx:
-        with pytest.raises(AuthExpired, match="Reconnect it with `/atom connect github`"):
+    async with connector_context(connector, github, StaticCredentials(credentials)) as ctx:
+        with pytest.raises(
+            AuthExpired, match="Reconnect it with `/atom connect github`"
+        ) as expired:
             await run(ctx, "list_issues", repo=REPO)
+    assert "(Bad credentials)" in str(expired.value)  # GitHub's own words
     assert len(github.received(ISSUES)) == 1  # a static token cannot be refreshed
 
 
@@ -159,7 +165,7 @@ async def test_a_rejected_token_is_refreshed_once(github: GitHubEmulator) -> Non
     stale = Credentials(**github.issue_token())
     github.revoke(stale.access_token)
     source = RefreshingCredentials(stale, Credentials(**github.issue_token()))
-    async with github_context(github, source) as ctx:
+    async with connector_context(connector, github, source) as ctx:
         assert (await run(ctx, "list_issues", repo=REPO)).count == 1
     assert source.refreshed_from == [stale.access_token]
     tokens = [r.headers["authorization"] for r in github.received(ISSUES)]

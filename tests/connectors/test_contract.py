@@ -22,19 +22,16 @@ from cli.main import main
 from connectors.base import (
     ActionContext,
     Connector,
-    Credentials,
     InvalidInput,
     NoAuth,
     OAuth2Auth,
-    StaticCredentials,
     TokenAuth,
 )
-from connectors.client import HttpPool
 from connectors.registry import load_registry
 from core.settings import Settings
 from sandbox.emulator import Emulator
 from sandbox.services import EMULATORS, emulator_class
-from tests.connectors.contract_case import ActionCase
+from tests.connectors.contract_case import ActionCase, connector_context
 
 REGISTRY = load_registry()
 CONNECTORS = sorted(REGISTRY.connectors)
@@ -148,23 +145,11 @@ async def sandboxed(
     connector_name: str, case: ActionCase
 ) -> AsyncIterator[tuple[Emulator, ActionContext]]:
     """A fresh, seeded emulator and an ActionContext pointed at it."""
-    connector = REGISTRY.connectors[connector_name]
     with emulator_class(connector_name)() as emulator:
         if case.seed is not None:
             case.seed(emulator)
-        pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides()))
-        credentials = StaticCredentials(Credentials(**emulator.issue_token()))
-        try:
-            yield (
-                emulator,
-                ActionContext(
-                    team_id="T0CONTRACT",
-                    user_id="U0CONTRACT",
-                    http=pool.for_connector(connector, credentials),
-                ),
-            )
-        finally:
-            await pool.aclose()
+        async with connector_context(REGISTRY.connectors[connector_name], emulator) as ctx:
+            yield emulator, ctx
 
 
 def _auth_settings(connector: Connector) -> list[str]:

@@ -21,7 +21,7 @@ from connectors.base import (
 from connectors.dropbox import FileAddedConfig, connector, poll_file_added
 from sandbox.dropbox import DropboxEmulator, content_hash
 from tests.connectors.cases.dropbox import seed_files
-from tests.connectors.cases.trello import connector_context
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response
 
 
@@ -193,11 +193,11 @@ async def test_shared_link_to_nothing_is_not_found(ctx: ActionContext) -> None:
 async def test_tokens_and_scopes(dropbox: DropboxEmulator) -> None:
     bad = StaticCredentials(Credentials("sl.not-a-token"))
     async with connector_context(connector, dropbox, bad) as ctx:
-        with pytest.raises(AuthExpired):
+        with pytest.raises(AuthExpired, match=r"token is not valid \(invalid_access_token\)"):
             await run(ctx, "create_folder", path="/Nope")
     reader = StaticCredentials(Credentials(**dropbox.issue_token(scopes={"files.metadata.read"})))
     async with connector_context(connector, dropbox, reader) as ctx:
-        with pytest.raises(AuthExpired):
+        with pytest.raises(AuthExpired, match=r"Dropbox permission 'files\.content\.write'"):
             await run(ctx, "upload_file", path="/x.txt", content="x")
     missing = await rpc(
         dropbox, "files/create_folder_v2", {"path": "/X"}, Authorization="Bearer sl.expired"

@@ -28,8 +28,9 @@ from connectors.github import (
     RepoTrigger,
     connector,
 )
-from sandbox.github import GitHubEmulator, WebhookDelivery
-from tests.connectors.cases.github import REPO, github_context, seed_repo
+from sandbox.github import DEFAULT_LABELS, DEMO_REPO, GitHubEmulator, WebhookDelivery
+from tests.connectors.cases.github import REPO, seed_repo
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response, validate_schema
 
 SECRET = "webhook-secret"
@@ -46,7 +47,7 @@ def github() -> Iterator[GitHubEmulator]:
 
 @pytest.fixture
 async def ctx(github: GitHubEmulator) -> AsyncIterator[ActionContext]:
-    async with github_context(github) as context:
+    async with connector_context(connector, github) as context:
         yield context
 
 
@@ -68,7 +69,7 @@ async def test_create_issue_sends_the_documented_request(
     issue = await run(
         ctx, "create_issue", repo=REPO, title="Login fails", body="Steps…", labels=["bug"]
     )
-    sent = github.received("/repos/acme/api/issues", "POST")[-1]
+    sent = github.received("/repos/acme/billing/issues", "POST")[-1]
     assert_request_matches("github", sent)
     assert sent.json() == {
         "title": "Login fails",
@@ -80,14 +81,14 @@ async def test_create_issue_sends_the_documented_request(
     assert sent.headers["accept"] == "application/vnd.github+json"
     assert sent.headers["x-github-api-version"] == API_VERSION
     assert issue.number == 2 and issue.title == "Login fails" and issue.labels == ["bug"]
-    assert issue.url == issue.html_url == f"{github.url}/acme/api/issues/2"
+    assert issue.url == issue.html_url == f"{github.url}/acme/billing/issues/2"
     assert issue.author == "sandbox-user" and issue.state == "open"
     assert github.repo(REPO).issues[2].body == "Steps…"
 
 
 async def test_comment_label_and_close(github: GitHubEmulator, ctx: ActionContext) -> None:
     comment = await run(ctx, "comment_on_issue", repo=REPO, issue_number=1, body="On it")
-    assert comment.url.endswith(f"/acme/api/issues/1#issuecomment-{comment.id}")
+    assert comment.url.endswith(f"/acme/billing/issues/1#issuecomment-{comment.id}")
     labels = await run(ctx, "add_labels", repo=REPO, issue_number=1, labels=["triage", "p1"])
     assert labels.labels == ["bug", "triage", "p1"]
     closed = await run(
@@ -97,9 +98,9 @@ async def test_comment_label_and_close(github: GitHubEmulator, ctx: ActionContex
     issue = github.repo(REPO).issues[1]
     assert issue.state_reason == "not_planned"
     assert [c.body for c in issue.comments] == ["On it", "Won't fix"]
-    patch = github.received("/repos/acme/api/issues/1", "PATCH")[-1]
+    patch = github.received("/repos/acme/billing/issues/1", "PATCH")[-1]
     assert patch.json() == {"state": "closed", "state_reason": "not_planned"}
-    assert github.received("/repos/acme/api/issues/1/labels")[-1].json() == {
+    assert github.received("/repos/acme/billing/issues/1/labels")[-1].json() == {
         "labels": ["triage", "p1"]
     }
     assert_all_requests_documented(github)
@@ -115,7 +116,7 @@ async def test_list_issues_follows_pages_and_skips_pull_requests(
     assert listed.count == 120
     assert [i.number for i in listed.issues[:3]] == [151, 150, 149]
     assert all(i.number != 152 for i in listed.issues)  # the pull request
-    pages = github.received("/repos/acme/api/issues")
+    pages = github.received("/repos/acme/billing/issues")
     assert [r.query.get("page", "1") for r in pages] == ["1", "2"]
     assert_all_requests_documented(github)
 
@@ -136,17 +137,39 @@ async def test_errors_carry_githubs_own_words(github: GitHubEmulator, ctx: Actio
 
 async def test_private_repositories_and_scopes_are_enforced(github: GitHubEmulator) -> None:
     github.add_repo("acme/secret", private=True)
-    async with github_context(github) as ctx:
+    async with connector_context(connector, github) as ctx:
         with pytest.raises(NotFound):  # GitHub hides private repositories from outsiders
             await run(ctx, "list_issues", repo="acme/secret")
     read_only = StaticCredentials(Credentials(**github.issue_token(scopes={"read:user"})))
-    async with github_context(github, read_only) as ctx:
+    async with connector_context(connector, github, read_only) as ctx:
         await run(ctx, "list_issues", repo=REPO)  # public reads need no scope
         with pytest.raises(PermissionDenied, match="not accessible"):
             await run(ctx, "create_issue", repo=REPO, title="x")
     public_only = StaticCredentials(Credentials(**github.issue_token(scopes={"public_repo"})))
-    async with github_context(github, public_only) as ctx:
+    async with connector_context(connector, github, public_only) as ctx:
         assert (await run(ctx, "create_issue", repo=REPO, title="ok")).number == 2
+
+
+# --- the emulator's demo data --------------------------------------------------------
+
+
+async def test_the_emulator_starts_with_a_demo_repository_to_act_on() -> None:
+    with GitHubEmulator() as github:
+        async with connector_context(connector, github) as ctx:
+            listed = await run(ctx, "list_issues", repo=DEMO_REPO)
+            created = await run(
+                ctx, "create_issue", repo=DEMO_REPO, title="Try ATOM", labels=["question"]
+            )
+            answer = await ctx.http.request("GET", f"/repos/{DEMO_REPO}/issues", idempotent=True)
+        repo = github.repo(DEMO_REPO)
+    assert [issue.number for issue in listed.issues] == [3, 2, 1]
+    assert listed.issues[-1].labels == ["bug"] and listed.issues[-1].author == "octocat"
+    assert created.number == 4 and created.labels == ["question"]  # the sandbox user may push
+    validate_response("github", f"/repos/{DEMO_REPO}/issues", "GET", 200, answer.json())
+    assert set(repo.labels) == set(DEFAULT_LABELS)
+    assert (repo.labels["bug"].color, repo.labels["bug"].default) == ("d73a4a", True)
+    with pytest.raises(ValueError, match="already has a repository acme/api"):
+        github.add_repo(DEMO_REPO)
 
 
 # --- the emulator's answers against the description ----------------------------------
@@ -169,21 +192,21 @@ def test_emulator_responses_match_the_description(
     github: GitHubEmulator, api: httpx.Client
 ) -> None:
     github.add_pull_request(REPO, "Add caching", head="cache", body="Faster")
-    issues = "/repos/acme/api/issues"
+    issues = "/repos/acme/billing/issues"
     created = api.post(issues, json={"title": "New", "labels": ["bug"], "assignees": ["acme"]})
     assert created.status_code == 201
-    assert created.headers["location"].endswith("/repos/acme/api/issues/3")
+    assert created.headers["location"].endswith("/repos/acme/billing/issues/3")
     check(created, issues, "POST")
     check(api.get(issues, params={"state": "all"}), issues, "GET")
     check(api.post(f"{issues}/1/comments", json={"body": "hi"}), f"{issues}/1/comments", "POST")
     check(api.post(f"{issues}/1/labels", json={"labels": ["x"]}), f"{issues}/1/labels", "POST")
     check(api.patch(f"{issues}/1", json={"state": "closed"}), f"{issues}/1", "PATCH")
-    pulls = check(api.get("/repos/acme/api/pulls"), "/repos/acme/api/pulls", "GET")
+    pulls = check(api.get("/repos/acme/billing/pulls"), "/repos/acme/billing/pulls", "GET")
     assert [p["head"]["ref"] for p in pulls] == ["cache"]
 
 
 def test_emulator_errors_match_the_description(api: httpx.Client) -> None:
-    issues = "/repos/acme/api/issues"
+    issues = "/repos/acme/billing/issues"
     invalid = api.post(issues, json={"title": "x", "assignees": ["nobody"]})
     assert invalid.status_code == 422
     body = check(invalid, issues, "POST")
@@ -206,13 +229,13 @@ def test_emulator_errors_match_the_description(api: httpx.Client) -> None:
 
 
 def test_emulator_authentication_and_headers(github: GitHubEmulator, api: httpx.Client) -> None:
-    unauthenticated = httpx.get(f"{github.url}/repos/acme/api/issues")
+    unauthenticated = httpx.get(f"{github.url}/repos/acme/billing/issues")
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["message"] == "Bad credentials"
     validate_schema("github", "basic-error", unauthenticated.json())
-    future = api.get("/repos/acme/api/issues", headers={"X-GitHub-Api-Version": "2099-01-01"})
+    future = api.get("/repos/acme/billing/issues", headers={"X-GitHub-Api-Version": "2099-01-01"})
     assert future.status_code == 400 and "2099-01-01" in future.json()["message"]
-    ok = api.get("/repos/acme/api/issues")
+    ok = api.get("/repos/acme/billing/issues")
     assert int(ok.headers["x-ratelimit-remaining"]) < int(ok.headers["x-ratelimit-limit"])
     assert ok.headers["x-oauth-scopes"] == "repo, public_repo"
 
@@ -220,7 +243,7 @@ def test_emulator_authentication_and_headers(github: GitHubEmulator, api: httpx.
 def test_emulator_paginates_with_a_link_header(github: GitHubEmulator, api: httpx.Client) -> None:
     for n in range(5):
         github.add_issue(REPO, f"Issue {n}")
-    first = api.get("/repos/acme/api/issues", params={"per_page": 2})
+    first = api.get("/repos/acme/billing/issues", params={"per_page": 2})
     assert [i["number"] for i in first.json()] == [6, 5]
     assert set(first.links) == {"next", "last"}
     last = api.get(first.links["last"]["url"])
@@ -230,7 +253,7 @@ def test_emulator_paginates_with_a_link_header(github: GitHubEmulator, api: http
 
 
 def test_html_urls_resolve(github: GitHubEmulator) -> None:
-    page = httpx.get(f"{github.url}/acme/api/issues/1")
+    page = httpx.get(f"{github.url}/acme/billing/issues/1")
     assert page.status_code == 200 and "Crash on start" in page.text
 
 
@@ -258,9 +281,9 @@ async def test_poll_returns_new_issues_once_oldest_first(
     payloads = [IssueOpened.model_validate(item.payload) for item in result.items]
     assert [p.issue.title for p in payloads] == ["Second", "Third"]
     assert payloads[0].issue.labels == ["bug"]
-    assert payloads[0].issue.html_url == f"{github.url}/acme/api/issues/2"
+    assert payloads[0].issue.html_url == f"{github.url}/acme/billing/issues/2"
     assert payloads[0].repository.full_name == REPO
-    assert payloads[0].repository.html_url == f"{github.url}/acme/api"
+    assert payloads[0].repository.html_url == f"{github.url}/acme/billing"
     assert result.cursor == "4"
     assert (await ISSUE_OPENED.poll(ctx, config, result.cursor)).items == []
     assert_all_requests_documented(github)
@@ -319,7 +342,7 @@ async def test_webhook_and_poll_agree_on_the_item(
     assert delivered[0].payload["issue"] == polled[0].payload["issue"]
     payload = IssueOpened.model_validate(delivered[0].payload)
     assert payload.sender == "acme" and payload.issue.labels == ["bug"]
-    assert ISSUE_OPENED.matches(RepoTrigger(repo="ACME/api"), delivered[0].payload)
+    assert ISSUE_OPENED.matches(RepoTrigger(repo="ACME/Billing"), delivered[0].payload)
     assert not ISSUE_OPENED.matches(RepoTrigger(repo="acme/web"), delivered[0].payload)
 
 

@@ -13,16 +13,13 @@ from pydantic import ValidationError
 
 from connectors.base import (
     ActionContext,
-    Credentials,
     InvalidInput,
     PermissionDenied,
-    StaticCredentials,
 )
-from connectors.client import HttpPool
 from connectors.gmail import EmailInput, EmailReceivedConfig, connector, poll_received_email
 from connectors.google import GMAIL_SEND
-from core.settings import Settings
 from sandbox.google import GmailEmulator, MailMessage, gmail_search
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response, validate_schema
 
 SEND = "/gmail/v1/users/me/messages/send"
@@ -36,19 +33,10 @@ def gmail() -> Iterator[GmailEmulator]:
         yield emulator
 
 
-async def context(emulator: GmailEmulator, scopes: set[str] | None = None) -> ActionContext:
-    pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides()))
-    credentials = StaticCredentials(Credentials(**emulator.issue_token(scopes=scopes)))
-    return ActionContext(
-        team_id="T1", user_id="U1", http=pool.for_connector(connector, credentials)
-    )
-
-
 @pytest.fixture
 async def ctx(gmail: GmailEmulator) -> AsyncIterator[ActionContext]:
-    context_ = await context(gmail)
-    yield context_
-    await context_.http.pool.aclose()
+    async with connector_context(connector, gmail) as context:
+        yield context
 
 
 async def run(ctx: ActionContext, action: str, **inputs: object):
@@ -159,13 +147,10 @@ async def test_the_emulator_checks_the_raw_message(gmail: GmailEmulator) -> None
 
 
 async def test_sending_needs_a_send_scope(gmail: GmailEmulator) -> None:
-    ctx = await context(gmail, scopes={GMAIL_SEND})
-    try:
+    async with connector_context(connector, gmail, scopes={GMAIL_SEND}) as ctx:
         await run(ctx, "send_email", to=["bob@example.com"], subject="ok", body="ok")
         with pytest.raises(PermissionDenied, match="insufficient authentication scopes"):
             await run(ctx, "create_draft", to=["bob@example.com"], subject="no", body="no")
-    finally:
-        await ctx.http.pool.aclose()
     assert len(gmail.sent) == 1 and not gmail.drafts
 
 

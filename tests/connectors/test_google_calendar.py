@@ -12,17 +12,16 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from connectors import gmail, google_drive
 from connectors.base import (
     ActionContext,
     AuthExpired,
-    Credentials,
     InvalidInput,
     NotFound,
     PermissionDenied,
-    StaticCredentials,
+    RateLimited,
 )
-from connectors.client import HttpPool
-from connectors.google import CALENDAR_EVENTS, TimeCursor, read_google_error
+from connectors.google import CALENDAR_EVENTS, is_google_rate_limit, read_google_error
 from connectors.google_calendar import (
     CreateEventInput,
     EventCreatedConfig,
@@ -30,12 +29,23 @@ from connectors.google_calendar import (
     event_window,
     poll_created_events,
 )
-from core.settings import Settings
 from sandbox.google import GoogleCalendarEmulator, Invitation
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response, validate_schema
 
 OWN = "sandbox-user@example.com"
 EVENTS = "/calendar/v3/calendars/primary/events"
+
+
+def rate_limited(reason: str, message: str) -> dict[str, object]:
+    """A 403 body as Google sends it for a rate limit (its "Handle API errors" guide)."""
+    return {
+        "error": {
+            "errors": [{"domain": "usageLimits", "reason": reason, "message": message}],
+            "code": 403,
+            "message": message,
+        }
+    }
 
 
 @pytest.fixture
@@ -44,19 +54,10 @@ def calendar() -> Iterator[GoogleCalendarEmulator]:
         yield emulator
 
 
-async def context(emulator: GoogleCalendarEmulator, **token: object) -> ActionContext:
-    pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides()))
-    credentials = StaticCredentials(Credentials(**emulator.issue_token(**token)))  # type: ignore[arg-type]
-    return ActionContext(
-        team_id="T1", user_id="U1", http=pool.for_connector(connector, credentials)
-    )
-
-
 @pytest.fixture
 async def ctx(calendar: GoogleCalendarEmulator) -> AsyncIterator[ActionContext]:
-    context_ = await context(calendar)
-    yield context_
-    await context_.http.pool.aclose()
+    async with connector_context(connector, calendar) as context:
+        yield context
 
 
 async def run(ctx: ActionContext, action: str, **inputs: object):
@@ -292,14 +293,12 @@ async def test_event_created_on_another_calendar(
 
 
 async def test_a_revoked_token_means_reconnect(calendar: GoogleCalendarEmulator) -> None:
-    ctx = await context(calendar)
-    try:
+    async with connector_context(connector, calendar) as ctx:
         token = (await ctx.http.credentials.current()).access_token  # type: ignore[union-attr]
         calendar.revoke(token)
-        with pytest.raises(AuthExpired, match="/atom connect google_calendar"):
+        with pytest.raises(AuthExpired, match="/atom connect google_calendar") as expired:
             await run(ctx, "list_events")
-    finally:
-        await ctx.http.pool.aclose()
+    assert "(Invalid Credentials)" in str(expired.value)
     answer = calendar.received(EVENTS, "GET")[-1]
     assert answer.headers["authorization"] == f"Bearer {token}"
 
@@ -307,12 +306,11 @@ async def test_a_revoked_token_means_reconnect(calendar: GoogleCalendarEmulator)
 async def test_a_token_without_the_calendar_scope_is_refused(
     calendar: GoogleCalendarEmulator,
 ) -> None:
-    ctx = await context(calendar, scopes={"https://www.googleapis.com/auth/gmail.send"})
-    try:
+    async with connector_context(
+        connector, calendar, scopes={"https://www.googleapis.com/auth/gmail.send"}
+    ) as ctx:
         with pytest.raises(PermissionDenied, match="insufficient authentication scopes"):
             await run(ctx, "create_event", summary="x", start="2030-01-01T10:00:00Z")
-    finally:
-        await ctx.http.pool.aclose()
     assert CALENDAR_EVENTS in connector.actions["create_event"].scopes
 
 
@@ -325,20 +323,55 @@ async def test_rate_limits_are_retried_even_for_creates(
     assert len(calendar.received(EVENTS, "POST")) == 2
 
 
+async def test_a_403_rate_limit_is_backed_off_and_retried(
+    calendar: GoogleCalendarEmulator, ctx: ActionContext
+) -> None:
+    calendar.fail(
+        EVENTS,
+        method="POST",
+        status=403,
+        body=rate_limited("rateLimitExceeded", "Rate Limit Exceeded"),
+    )
+    out = await run(ctx, "create_event", summary="x", start="2030-01-01T10:00:00Z")
+    assert out.id in calendar.calendar_events[OWN]
+    assert len(calendar.received(EVENTS, "POST")) == 2  # Google did nothing the first time
+
+
+async def test_a_lasting_403_rate_limit_is_rate_limited_not_permission_denied(
+    calendar: GoogleCalendarEmulator,
+) -> None:
+    body = rate_limited("userRateLimitExceeded", "User Rate Limit Exceeded")
+    calendar.fail(EVENTS, method="GET", status=403, body=body, times=10)
+    async with connector_context(connector, calendar, http_max_retries=1) as ctx:
+        with pytest.raises(RateLimited, match="User Rate Limit Exceeded") as limited:
+            await run(ctx, "list_events")
+    assert limited.value.retry_after is None  # Google gives none: the client backs off
+    assert len(calendar.received(EVENTS, "GET")) == 2
+
+
 # --- shared Google pieces ------------------------------------------------------------------
 
 
-def test_time_cursor_keeps_the_boundary_millisecond_without_repeats() -> None:
-    t0 = datetime(2030, 1, 1, tzinfo=UTC)
-    t1 = t0 + timedelta(milliseconds=1)
-    cursor = TimeCursor(since=t0)
-    advanced = cursor.advance([("a", t0), ("b", t1), ("c", t1)])
-    assert advanced == TimeCursor(since=t1, seen=frozenset({"b", "c"}))
-    assert TimeCursor.decode(advanced.encode()) == advanced
-    assert not advanced.is_new("b", t1)  # already handled
-    assert advanced.is_new("d", t1)  # same millisecond, not seen yet
-    assert not advanced.is_new("e", t0)  # before the cursor
-    assert advanced.advance([]) == advanced
+def test_google_rate_limits_are_told_from_refusals() -> None:
+    for google in (connector, gmail.connector, google_drive.connector):
+        assert google.is_rate_limited is is_google_rate_limit
+    assert is_google_rate_limit(
+        httpx.Response(403, json=rate_limited("rateLimitExceeded", "Rate Limit Exceeded"))
+    )
+    with GoogleCalendarEmulator() as emulator:  # the emulator words a rate limit alike
+        body = emulator.error_body(403, "Rate Limit Exceeded", reason="userRateLimitExceeded")
+        refused = httpx.get(f"{emulator.url}{EVENTS}")  # no token
+        token = emulator.issue_token(scopes={"https://www.googleapis.com/auth/gmail.send"})
+        forbidden = httpx.get(
+            f"{emulator.url}{EVENTS}",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+    assert body["error"]["errors"][0]["domain"] == "usageLimits"
+    assert is_google_rate_limit(httpx.Response(403, json=body))
+    assert not is_google_rate_limit(httpx.Response(429, json=body))  # 429s need no hook
+    assert (refused.status_code, forbidden.status_code) == (401, 403)
+    assert not is_google_rate_limit(refused) and not is_google_rate_limit(forbidden)
+    assert not is_google_rate_limit(httpx.Response(403, text="Forbidden"))
 
 
 def test_google_errors_name_the_offending_parameter() -> None:

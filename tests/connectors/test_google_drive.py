@@ -14,12 +14,9 @@ from pydantic import ValidationError
 
 from connectors.base import (
     ActionContext,
-    Credentials,
     InvalidInput,
     NotFound,
-    StaticCredentials,
 )
-from connectors.client import HttpPool
 from connectors.google import DRIVE_FILE
 from connectors.google_drive import (
     FOLDER_MIME_TYPE,
@@ -28,7 +25,6 @@ from connectors.google_drive import (
     connector,
     poll_created_files,
 )
-from core.settings import Settings
 from sandbox.emulator import EmulatorError
 from sandbox.google import (
     GoogleDriveEmulator,
@@ -37,6 +33,7 @@ from sandbox.google import (
     select_fields,
     split_multipart,
 )
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response, validate_schema
 
 UPLOAD = "/upload/drive/v3/files"
@@ -49,19 +46,10 @@ def drive() -> Iterator[GoogleDriveEmulator]:
         yield emulator
 
 
-async def context(emulator: GoogleDriveEmulator, scopes: set[str] | None = None) -> ActionContext:
-    pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides()))
-    credentials = StaticCredentials(Credentials(**emulator.issue_token(scopes=scopes)))
-    return ActionContext(
-        team_id="T1", user_id="U1", http=pool.for_connector(connector, credentials)
-    )
-
-
 @pytest.fixture
 async def ctx(drive: GoogleDriveEmulator) -> AsyncIterator[ActionContext]:
-    context_ = await context(drive)
-    yield context_
-    await context_.http.pool.aclose()
+    async with connector_context(connector, drive) as context:
+        yield context
 
 
 async def run(ctx: ActionContext, action: str, **inputs: object):
@@ -215,14 +203,11 @@ async def test_share_rejections(drive: GoogleDriveEmulator, ctx: ActionContext) 
 
 async def test_drive_file_scope_only_reaches_files_atom_created(drive: GoogleDriveEmulator) -> None:
     theirs = drive.add_file("their.txt")
-    ctx = await context(drive, scopes={DRIVE_FILE})
-    try:
+    async with connector_context(connector, drive, scopes={DRIVE_FILE}) as ctx:
         ours = await run(ctx, "upload_file", name="ours.txt", content="x")
         await run(ctx, "share_file", file_id=ours.id, type="anyone")
         with pytest.raises(NotFound):
             await run(ctx, "share_file", file_id=theirs["id"], type="anyone")
-    finally:
-        await ctx.http.pool.aclose()
 
 
 # --- file_created --------------------------------------------------------------------------
@@ -231,15 +216,16 @@ async def test_drive_file_scope_only_reaches_files_atom_created(drive: GoogleDri
 async def test_file_created_starts_now_and_can_watch_one_folder(
     drive: GoogleDriveEmulator, ctx: ActionContext
 ) -> None:
-    inbox = await run(ctx, "create_folder", name="Inbox")
-    drive.add_file(
-        "before.txt", parents=[inbox.id], created_time=datetime.now(UTC) - timedelta(days=1)
-    )
-    everywhere, in_inbox = FileCreatedConfig(), FileCreatedConfig(folder_id=inbox.id)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    # Made well before the trigger starts: an item stamped in the very millisecond it
+    # starts at would count as new (the boundary is inclusive).
+    inbox_id = drive.add_file("Inbox", mime_type=FOLDER_MIME_TYPE, created_time=yesterday)["id"]
+    drive.add_file("before.txt", parents=[inbox_id], created_time=yesterday)
+    everywhere, in_inbox = FileCreatedConfig(), FileCreatedConfig(folder_id=inbox_id)
     cursor_all = (await poll_created_files(ctx, everywhere, None)).cursor
     cursor_inbox = (await poll_created_files(ctx, in_inbox, None)).cursor
 
-    inside = drive.add_file("scan.pdf", mime_type="application/pdf", parents=[inbox.id])
+    inside = drive.add_file("scan.pdf", mime_type="application/pdf", parents=[inbox_id])
     outside = await run(ctx, "upload_file", name="elsewhere.txt", content="x")
     anywhere = await poll_created_files(ctx, everywhere, cursor_all)
     assert [item.id for item in anywhere.items] == [inside["id"], outside.id]
@@ -249,7 +235,7 @@ async def test_file_created_starts_now_and_can_watch_one_folder(
 
     assert (await poll_created_files(ctx, in_inbox, folder_only.cursor)).items == []
     request = drive.received(FILES, "GET")[-1]
-    assert f"'{inbox.id}' in parents" in request.query["q"]
+    assert f"'{inbox_id}' in parents" in request.query["q"]
     assert_request_matches("google_drive", request)
 
 

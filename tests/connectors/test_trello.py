@@ -20,7 +20,8 @@ from connectors.base import (
 )
 from connectors.trello import CardCreatedConfig, connector, created_at, poll_card_created
 from sandbox.trello import TrelloEmulator
-from tests.connectors.cases.trello import CARD_ID, connector_context, seed_roadmap
+from tests.connectors.cases.trello import CARD_ID, seed_roadmap
+from tests.connectors.contract_case import connector_context
 from tests.specs import assert_request_matches, validate_response, validate_schema
 
 
@@ -154,7 +155,7 @@ async def test_bad_tokens_and_keys_mean_reconnect(trello: TrelloEmulator) -> Non
     real = trello.issue_token()
     bad_key = StaticCredentials(Credentials(real["access_token"], {"api_key": "wrong"}))
     async with connector_context(connector, trello, bad_key) as ctx:
-        with pytest.raises(AuthExpired):
+        with pytest.raises(AuthExpired, match=r"\(invalid key\)"):
             await run(ctx, "comment_on_card", card=CARD_ID, text="hi")
     no_key = StaticCredentials(Credentials(real["access_token"]))
     async with connector_context(connector, trello, no_key) as ctx:
@@ -166,7 +167,8 @@ async def test_bad_tokens_and_keys_mean_reconnect(trello: TrelloEmulator) -> Non
 async def test_a_read_only_token_cannot_write(trello: TrelloEmulator) -> None:
     read_only = StaticCredentials(Credentials(**trello.issue_token(scopes={"read"})))
     async with connector_context(connector, trello, read_only) as ctx:
-        with pytest.raises(AuthExpired):  # Trello answers 401 for a missing permission
+        # Trello answers 401 for a missing permission
+        with pytest.raises(AuthExpired, match="unauthorized permission requested"):
             await run(ctx, "comment_on_card", card=CARD_ID, text="hi")
     sent = trello.received(f"/1/cards/{CARD_ID}/actions/comments", "POST")[-1]
     assert sent.query["token"] == read_only.credentials.access_token

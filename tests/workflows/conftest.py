@@ -31,10 +31,17 @@ def registry() -> Registry:
     return registry
 
 
-@pytest.fixture
-def notes() -> Iterator[NotesEmulator]:
+@pytest.fixture(scope="session")
+def notes_server() -> Iterator[NotesEmulator]:
     with NotesEmulator() as emulator:
         yield emulator
+
+
+@pytest.fixture
+def notes(notes_server: NotesEmulator) -> NotesEmulator:
+    """The notes emulator, emptied (one server for the session keeps tests fast)."""
+    notes_server.reset()
+    return notes_server
 
 
 @dataclass

@@ -12,12 +12,14 @@ It talks real HTTP through connectors/client.py to a real loopback server, so re
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from connectors.base import ActionContext, Connector, EventItem, OAuth2Auth, PollResult
 from core.settings import Settings
@@ -136,7 +138,30 @@ class NotesEmulator(Emulator):
         self.notes: dict[str, dict[str, Any]] = {}
         self.by_idempotency_key: dict[str, str] = {}
         self.ids = itertools.count(1)
+        self.in_flight = 0
         super().__init__()
+
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self.lock:
+            self.in_flight += 1
+        try:
+            await super()._asgi(scope, receive, send)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def reset(self, settle_seconds: float = 5.0) -> None:
+        """Forget everything, after letting requests still in flight (a delayed one
+        whose client gave up) finish, so they cannot leak into the next test."""
+        deadline = time.monotonic() + settle_seconds
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.notes.clear()
+            self.by_idempotency_key.clear()
+            self.ids = itertools.count(1)
 
     def routes(self) -> list[BaseRoute]:
         return [

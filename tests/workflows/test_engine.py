@@ -5,15 +5,20 @@ cancellation, and runs taken over after their worker died."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from connectors.base import StaticCredentials
 from core.db import utcnow
 from workflows.engine import ApprovalNotOpen, EngineError, NotAnApprover
 from workflows.store import RunStatus, StepStatus, WorkflowState
 
 from .conftest import OWNER, TEAM, Harness
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CREATE_THEN_RENAME = """
 name: Create and rename
@@ -95,6 +100,38 @@ steps:
     assert steps["summary"].output["title"] == "n1,n2"
 
 
+async def test_a_failing_item_fails_the_for_each_step(harness: Harness) -> None:
+    document = """
+name: Loop
+trigger: {type: manual}
+steps:
+  - id: notes
+    action: notes.create_note
+    for_each: "trigger.titles"
+    with: {title: "{{ item }}"}
+"""
+    run, steps = await harness.run(document, {"titles": ["ok", " ", "never"]})
+
+    assert run.status == RunStatus.FAILED
+    assert steps["notes"].status == StepStatus.FAILED
+    assert [i["status"] for i in steps["notes"].iterations] == ["succeeded", "failed", "pending"]
+    assert "title must not be empty" in steps["notes"].iterations[1]["error"]
+    assert harness.notes.titles() == ["ok"]
+
+
+async def test_for_each_needs_a_list(harness: Harness) -> None:
+    document = """
+name: Loop
+trigger: {type: manual}
+steps:
+  - {id: notes, action: notes.list_notes, for_each: "trigger.one", with: {label: "{{ item }}"}}
+"""
+    run, steps = await harness.run(document, {"one": "not a list"})
+
+    assert run.status == RunStatus.FAILED
+    assert "for_each must give a list, not str" in (steps["notes"].error or "")
+
+
 async def test_429_is_retried_after_the_retry_after_the_service_asked_for(
     harness: Harness,
 ) -> None:
@@ -110,6 +147,7 @@ async def test_429_is_retried_after_the_retry_after_the_service_asked_for(
     assert harness.notes.titles() == ["LATER (Create and rename)"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one backend is enough
 async def test_retry_after_is_honoured_in_real_time_too(harness: Harness) -> None:
     harness.notes.fail("/notes", method="POST", status=429, retry_after=1)
     run_id = await harness.start(CREATE_THEN_RENAME, {"title": "Wait", "labels": []})
@@ -187,10 +225,10 @@ async def test_a_dropped_idempotent_call_is_retried(harness: Harness) -> None:
 
 
 async def test_a_step_timeout_retries_idempotent_calls(harness: Harness) -> None:
-    harness.notes.fail("/notes/", method="PUT", kind="delay", delay=1.0)
+    harness.notes.fail("/notes/", method="PUT", kind="delay", delay=0.4)
 
     run, steps = await harness.run(
-        CREATE_THEN_RENAME, {"title": "Slow", "labels": []}, step_timeout_seconds=0.3
+        CREATE_THEN_RENAME, {"title": "Slow", "labels": []}, step_timeout_seconds=0.2
     )
 
     assert run.status == RunStatus.SUCCEEDED
@@ -198,15 +236,15 @@ async def test_a_step_timeout_retries_idempotent_calls(harness: Harness) -> None
 
 
 async def test_a_step_timeout_on_a_non_idempotent_call_needs_attention(harness: Harness) -> None:
-    harness.notes.fail("/notes", method="POST", kind="delay", delay=1.0)
+    harness.notes.fail("/notes", method="POST", kind="delay", delay=0.4)
 
     run, steps = await harness.run(
-        CREATE_THEN_RENAME, {"title": "Slow", "labels": []}, step_timeout_seconds=0.3
+        CREATE_THEN_RENAME, {"title": "Slow", "labels": []}, step_timeout_seconds=0.2
     )
 
     assert run.status == RunStatus.NEEDS_ATTENTION
     assert steps["make"].status == StepStatus.UNKNOWN
-    assert "did not finish within 0.3s" in (run.message or "")
+    assert "did not finish within 0.2s" in (run.message or "")
 
 
 async def test_a_template_error_fails_the_step_with_its_path(harness: Harness) -> None:
@@ -383,7 +421,7 @@ async def test_a_waiting_run_is_cancelled_and_its_approval_closed(harness: Harne
 
 
 async def test_a_running_run_stops_before_its_next_step(harness: Harness) -> None:
-    harness.notes.fail("/notes", method="POST", kind="delay", delay=0.6)
+    harness.notes.fail("/notes", method="POST", kind="delay", delay=0.3)
     run_id = await harness.start(CREATE_THEN_RENAME, {"title": "Stop", "labels": []})
     engine = harness.engine()
     execution = asyncio.create_task(engine.execute(run_id))
@@ -422,7 +460,7 @@ async def _kill_during_rename(harness: Harness, idempotent: bool) -> str:
     path, method = ("/notes/n1", "PUT") if idempotent else ("/notes", "POST")
     if not idempotent:  # let `make` through, hold up the second POST
         harness.notes.fail(path, method=method, kind="delay", delay=0)
-    harness.notes.fail(path, method=method, kind="delay", delay=0.5)
+    harness.notes.fail(path, method=method, kind="delay", delay=0.3)
     run_id = await harness.start(document, {"title": "Crash", "labels": []})
     worker_a = asyncio.create_task(harness.engine("worker-a").execute(run_id))
     await _until(lambda: len(harness.notes.received(path, method)) == (1 if idempotent else 2))
@@ -480,7 +518,7 @@ async def test_only_one_of_two_workers_claims_a_run(harness: Harness) -> None:
 
 
 async def test_a_worker_that_lost_its_lease_writes_nothing_more(harness: Harness) -> None:
-    harness.notes.fail("/notes", method="POST", kind="delay", delay=0.5)
+    harness.notes.fail("/notes", method="POST", kind="delay", delay=0.3)
     run_id = await harness.start(CREATE_THEN_RENAME, {"title": "Lost", "labels": []})
     slow = asyncio.create_task(harness.engine("worker-a").execute(run_id))
     await _until(lambda: harness.notes.received("/notes", "POST"))
@@ -492,3 +530,62 @@ async def test_a_worker_that_lost_its_lease_writes_nothing_more(harness: Harness
     run, steps = await harness.state(run_id)
     assert run.lease_owner == "worker-b"
     assert steps["make"].status == StepStatus.RUNNING
+
+
+async def test_a_for_each_resumed_after_its_worker_died_skips_finished_items(
+    harness: Harness,
+) -> None:
+    document = """
+name: Look up
+trigger: {type: manual}
+steps:
+  - {id: look, action: notes.list_notes, for_each: [a, b, c], with: {label: "{{ item }}"}}
+"""
+    harness.notes.fail("/notes", method="GET", kind="delay", delay=0)
+    harness.notes.fail("/notes", method="GET", kind="delay", delay=0.3)
+    run_id = await harness.start(document)
+    worker_a = asyncio.create_task(harness.engine("worker-a").execute(run_id))
+    await _until(lambda: len(harness.notes.received("/notes", "GET")) == 2)
+    worker_a.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker_a
+
+    later = utcnow() + timedelta(seconds=harness.settings.run_lease_seconds + 1)
+    assert await harness.engine("worker-b").recover_expired(later) == [run_id]
+
+    run, steps = await harness.state(run_id)
+    assert run.status == RunStatus.SUCCEEDED
+    labels = [r.query["label"] for r in harness.notes.received("/notes", "GET")]
+    assert labels == ["a", "b", "b", "c"]
+    assert [i["attempts"] for i in steps["look"].iterations] == [1, 2, 1]
+    assert steps["look"].output == [{"notes": [], "count": 0}] * 3
+
+
+async def test_a_killed_worker_process_is_taken_over(harness: Harness, database_url: str) -> None:
+    harness.notes.fail("/notes/n1", method="PUT", kind="delay", delay=0.3)
+    run_id = await harness.start(CREATE_THEN_RENAME, {"title": "Killed", "labels": []})
+    source = harness.credentials.sources["notes"]
+    assert isinstance(source, StaticCredentials)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.workflows.worker_process",
+        database_url,
+        harness.notes.url,
+        source.credentials.access_token,
+        run_id,
+        cwd=REPO_ROOT,
+    )
+    await _until(lambda: harness.notes.received("/notes/n1", "PUT"), timeout=30)
+    worker.kill()  # SIGKILL: no cleanup of any kind
+    await worker.wait()
+
+    run, steps = await harness.state(run_id)
+    assert (run.status, run.lease_owner) == (RunStatus.RUNNING, "doomed")
+    later = utcnow() + timedelta(seconds=harness.settings.run_lease_seconds + 1)
+    assert await harness.engine("worker-b").recover_expired(later) == [run_id]
+
+    run, steps = await harness.state(run_id)
+    assert run.status == RunStatus.SUCCEEDED
+    assert len(harness.notes.received("/notes", "POST")) == 1
+    assert steps["rename"].attempts == 2

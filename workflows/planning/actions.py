@@ -16,8 +16,18 @@ from typing import Any
 from workflows.planning.draft import Draft, Thing
 from workflows.planning.events import DRIVE_FOLDER_URL, repo_in
 from workflows.planning.phrases import Phrases, is_service_word, named
-from workflows.planning.text import PLACEHOLDER, Request, channels, paths, sentence, urls
-from workflows.planning.times import find_duration, find_moment, find_schedule
+from workflows.planning.results import Choice
+from workflows.planning.text import (
+    PLACEHOLDER,
+    Request,
+    blank_values,
+    channels,
+    paths,
+    sentence,
+    urls,
+)
+from workflows.planning.times import Moment, find_duration, find_moment, find_schedule
+from workflows.planning.triggers import set_moment, set_schedule
 from workflows.planning.values import (
     ActionClause,
     addresses,
@@ -26,14 +36,29 @@ from workflows.planning.values import (
     explicit_text,
     explicit_title,
     file_name,
-    format_moment,
     head_object,
     label_list,
     people,
     trigger_title,
 )
+from workflows.planning.words import format_moment, readable
 
 Reader = Callable[[ActionClause, Draft], None]
+MESSAGING_VERBS = frozenset(
+    {
+        "post",
+        "send",
+        "tell",
+        "notify",
+        "message",
+        "ping",
+        "alert",
+        "let",
+        "remind",
+        "announce",
+        "share",
+    }
+)
 
 CALENDAR_NOUNS = (
     r"\b(?:meetings?|events?|calls?|syncs?|appointments?|stand-?ups?|1:1s?|one-on-ones?|"
@@ -138,7 +163,7 @@ def create_card(clause: ActionClause, draft: Draft) -> None:
     )
     if description:
         inputs["description"] = description
-    step = draft.add_step("trello.create_card", inputs, "card", "card")
+    step = draft.add_step("trello.create_card", inputs, "card")
     if not name:
         draft.need(step.id, "name", "What should the Trello card be called?")
     if not trello_list:
@@ -153,7 +178,7 @@ def move_card(clause: ActionClause, draft: Draft) -> None:
     target = _container(clause, draft, "list", "trello")
     if target:
         inputs["list"] = target
-    step = draft.add_step("trello.move_card", inputs, "move", "card")
+    step = draft.add_step("trello.move_card", inputs, "move")
     if not card:
         draft.need(step.id, "card", "Which Trello card should I move? Give its link or id.")
     if not target:
@@ -198,14 +223,6 @@ def _assignee(clause: ActionClause) -> str | None:
     return found[0] if found else None
 
 
-def _due(clause: ActionClause, draft: Draft) -> str | None:
-    phrase = clause.phrases.first("due", "due on", "due by")
-    if phrase is None:
-        return None
-    found = find_moment(phrase, draft.now)
-    return found.value.at.date().isoformat() if found else None
-
-
 def create_task(clause: ActionClause, draft: Draft) -> None:
     inputs: dict[str, Any] = {}
     name = explicit_title(clause) or trigger_title(draft)
@@ -217,13 +234,12 @@ def create_task(clause: ActionClause, draft: Draft) -> None:
     assignee = _assignee(clause)
     if assignee:
         inputs["assignee"] = assignee
-    due = _due(clause, draft)
-    if due:
-        inputs["due_on"] = due
+    if clause.due is not None:
+        inputs["due_on"] = clause.due.at.date().isoformat()
     notes = explicit_text(clause, "with the description", "with notes") or detail_text(draft)
     if notes:
         inputs["notes"] = notes
-    step = draft.add_step("asana.create_task", inputs, "task", "task")
+    step = draft.add_step("asana.create_task", inputs, "task")
     if not name:
         draft.need(step.id, "name", "What should the Asana task be called?")
     if not project:
@@ -232,7 +248,7 @@ def create_task(clause: ActionClause, draft: Draft) -> None:
 
 def complete_task(clause: ActionClause, draft: Draft) -> None:
     task = _task_ref(clause, draft)
-    step = draft.add_step("asana.complete_task", {"task": task} if task else {}, "complete", "task")
+    step = draft.add_step("asana.complete_task", {"task": task} if task else {}, "complete")
     if not task:
         draft.need(step.id, "task", "Which Asana task should I complete? Give its link or id.")
 
@@ -310,9 +326,7 @@ def create_issue(clause: ActionClause, draft: Draft) -> None:
     )
     if labels:
         inputs["labels"] = label_list(labels, clause.request)
-    step = draft.add_step(
-        "github.create_issue", inputs, "issue", "issue", {"repo": repo} if repo else {}
-    )
+    step = draft.add_step("github.create_issue", inputs, "issue")
     if not repo:
         draft.need(
             step.id,
@@ -371,9 +385,15 @@ def list_issues(clause: ActionClause, draft: Draft) -> None:
     labels = clause.phrases.first("labeled", "labelled", "tagged", "with the label", "with label")
     if labels:
         inputs["labels"] = label_list(labels, clause.request)
-    step = draft.add_step("github.list_issues", inputs, "issues", "issue list")
+    step = draft.add_step("github.list_issues", inputs, "issues")
     if not repo:
         draft.need(step.id, "repo", "Which GitHub repository's issues? Reply with owner/name.")
+
+
+def list_and_post(clause: ActionClause, draft: Draft) -> None:
+    """ "post the open issues of acme/api to #dev": list them, then post the list."""
+    list_issues(clause, draft)
+    post_message(clause, draft)
 
 
 # --- Slack ----------------------------------------------------------------------------------
@@ -403,7 +423,7 @@ def post_message(clause: ActionClause, draft: Draft) -> None:
             inputs["channel"] = channel
         if text:
             inputs["text"] = text
-        step = draft.add_step("slack.post_message", inputs, "post", "message")
+        step = draft.add_step("slack.post_message", inputs, "post")
         if not channel:
             draft.need(step.id, "channel", "Which Slack channel should I post to? e.g. #general")
         if not text:
@@ -420,7 +440,7 @@ def send_dm(clause: ActionClause, draft: Draft) -> None:
             inputs["user"] = person
         if text:
             inputs["text"] = text
-        step = draft.add_step("slack.send_dm", inputs, "dm", "message")
+        step = draft.add_step("slack.send_dm", inputs, "dm")
         if not person:
             draft.need(step.id, "user", "Who should I message? Mention them, e.g. @alice.")
         if not text:
@@ -484,20 +504,21 @@ def _event_summary(clause: ActionClause, draft: Draft) -> str:
 
 def create_event(clause: ActionClause, draft: Draft) -> None:
     inputs: dict[str, Any] = {"summary": _event_summary(clause, draft)}
+    title = readable(inputs["summary"])
     moment = clause.moment
     if moment is not None:
         inputs["start"] = moment.at.isoformat()
         inputs["timezone"] = draft.context.timezone
         if not moment.clock_given:
-            draft.assume(f"“{inputs['summary']}” starts at {moment.at:%H:%M}")
+            draft.assume(f"“{title}” starts at {moment.at:%H:%M}")
         if draft.trigger.get("type") == "event":
             draft.assume(
-                f"“{inputs['summary']}” is on {format_moment(moment.at)} every time the "
+                f"“{title}” is on {format_moment(moment.at)} every time the "
                 "workflow runs (dates are fixed when you approve the plan)"
             )
     inputs["duration_minutes"] = clause.duration or 60
     if clause.duration is None:
-        draft.assume(f"“{inputs['summary']}” lasts 60 minutes")
+        draft.assume(f"“{title}” lasts 60 minutes")
     attendees = addresses(clause)
     if attendees:
         inputs["attendees"] = attendees
@@ -510,7 +531,6 @@ def create_event(clause: ActionClause, draft: Draft) -> None:
         "google_calendar.create_event",
         inputs,
         "meeting" if clause.has(r"\bmeeting\b") else "event",
-        "event",
     )
     if moment is None:
         draft.need(
@@ -524,7 +544,7 @@ def list_events(clause: ActionClause, draft: Draft) -> None:
         day = clause.moment.at.replace(hour=0, minute=0)
         inputs["time_min"] = day.isoformat()
         inputs["time_max"] = day.replace(hour=23, minute=59).isoformat()
-    draft.add_step("google_calendar.list_events", inputs, "events", "event list")
+    draft.add_step("google_calendar.list_events", inputs, "events")
 
 
 # --- Gmail ----------------------------------------------------------------------------------
@@ -570,7 +590,7 @@ def _email(clause: ActionClause, draft: Draft, action: str) -> None:
         draft.need(
             step.id, "to", "Who should the email go to? Give an address, e.g. alice@example.com."
         )
-    if not body:
+    if not body and action == "gmail.send_email":
         draft.need(step.id, "body", "What should the email say?")
 
 
@@ -586,7 +606,11 @@ def create_draft(clause: ActionClause, draft: Draft) -> None:
 
 
 def _file_content(clause: ActionClause, draft: Draft) -> str | None:
-    return explicit_text(clause, "with the text", "containing") or composed_text(draft)
+    return (
+        explicit_text(clause, "with the text", "containing")
+        or detail_text(draft)
+        or composed_text(draft)
+    )
 
 
 def _generated_name(draft: Draft) -> str | None:
@@ -618,7 +642,7 @@ def drive_upload(clause: ActionClause, draft: Draft) -> None:
     content = _file_content(clause, draft)
     if content:
         inputs["content"] = content
-    step = draft.add_step("google_drive.upload_file", inputs, "upload", "file")
+    step = draft.add_step("google_drive.upload_file", inputs, "upload")
     folder = _drive_folder(clause, draft, step.id, "folder_id")
     if folder:
         inputs["folder_id"] = folder
@@ -633,7 +657,7 @@ def drive_folder(clause: ActionClause, draft: Draft) -> None:
     name = explicit_title(clause) or _folder_word(clause)
     if name:
         inputs["name"] = name
-    step = draft.add_step("google_drive.create_folder", inputs, "folder", "folder")
+    step = draft.add_step("google_drive.create_folder", inputs, "folder")
     parent = _drive_folder(clause, draft, step.id, "parent_id")
     if parent:
         inputs["parent_id"] = parent
@@ -689,7 +713,7 @@ def dropbox_upload(clause: ActionClause, draft: Draft) -> None:
     content = _file_content(clause, draft)
     if content:
         inputs["content"] = content
-    step = draft.add_step("dropbox.upload_file", inputs, "upload", "file")
+    step = draft.add_step("dropbox.upload_file", inputs, "upload")
     if not path:
         draft.need(
             step.id, "path", "Where in Dropbox should I save the file? e.g. /Reports/notes.txt"
@@ -703,9 +727,7 @@ def dropbox_folder(clause: ActionClause, draft: Draft) -> None:
     if path is None:
         name = explicit_title(clause) or _folder_word(clause)
         path = f"/{name}" if name else None
-    step = draft.add_step(
-        "dropbox.create_folder", {"path": path} if path else {}, "folder", "folder"
-    )
+    step = draft.add_step("dropbox.create_folder", {"path": path} if path else {}, "folder")
     if not path:
         draft.need(
             step.id, "path", "What should the Dropbox folder be called? e.g. /Projects/Atlas"
@@ -717,9 +739,7 @@ def dropbox_link(clause: ActionClause, draft: Draft) -> None:
     if path is None:
         thing = _thing(draft, "file", "folder", connector="dropbox")
         path = _template(thing, "path") if thing else None
-    step = draft.add_step(
-        "dropbox.create_shared_link", {"path": path} if path else {}, "link", "link"
-    )
+    step = draft.add_step("dropbox.create_shared_link", {"path": path} if path else {}, "link")
     if not path:
         draft.need(
             step.id, "path", "Which Dropbox file or folder should I share? e.g. /Reports/q3.pdf"
@@ -743,7 +763,7 @@ def http_request(clause: ActionClause, draft: Draft) -> None:
     thing = draft.trigger_thing()
     if method in ("POST", "PUT", "PATCH") and thing is not None:
         inputs["body"] = "{{ trigger }}"
-    draft.add_step("http.request", inputs, "request", "response")
+    draft.add_step("http.request", inputs, "request")
 
 
 def approval(clause: ActionClause, draft: Draft) -> None:
@@ -796,7 +816,9 @@ def _file_reader(clause: ActionClause, draft: Draft, what: str) -> Reader | None
     if drive:
         return drive_upload if what == "upload" else drive_folder
     question, labels = SERVICE_CHOICES[what]
-    draft.choice_question = question
+    draft.ask(
+        question, [Choice(label, draft.request_with(clause.source, label)) for label in labels]
+    )
     return None
 
 
@@ -831,12 +853,19 @@ def _contextual_reader(clause: ActionClause, draft: Draft) -> Reader | None:
     return None
 
 
-def _choose(clause: ActionClause, draft: Draft) -> Reader | None:  # noqa: C901 - one table
+def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
     verb, has = clause.verb, clause.has
     if has(r"\bapprov"):
         return approval
     if verb == "react" or has(r"\breactions?\b|\bemoji\b"):
         return add_reaction
+    messaging = verb in MESSAGING_VERBS
+    if messaging and channels(clause.text) and has(r"\b(?:open|closed|all)\s+issues\b"):
+        return list_and_post
+    if verb == "dm" or (
+        messaging and not has(r"\be-?mails?\b") and (channels(clause.text) or people(clause, draft))
+    ):
+        return post_message if channels(clause.text) and verb != "dm" else send_dm
     found_urls = urls(clause.request.restore(clause.text))
     if (
         found_urls
@@ -883,6 +912,8 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:  # noqa: C901 
         if verb in ("comment", "reply"):
             return comment_on_task
         return create_task
+    if verb == "share" and channels(clause.text):
+        return post_message
     if has(r"\bissues?\b|\bgithub\b|\bpull\s+requests?\b|\bprs?\b|\bbugs?\b") or (
         repo_in(clause.request.restore(clause.text))
         and verb in ("create", "open", "file", "raise", "log")
@@ -930,14 +961,17 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:  # noqa: C901 
 
 def read_action(clause_text: str, verb: str, request: Request, draft: Draft) -> bool:
     """Add the steps one action clause asks for. False: the planner cannot map it."""
-    calendar_like = verb in CALENDAR_VERBS and re.search(CALENDAR_NOUNS, clause_text, re.I)
-    text, moment, duration = _cut_times(clause_text, draft, bool(calendar_like))
-    if moment is False:
-        return True  # the time phrase was recorded as a question
-    clause = ActionClause(text, verb, Phrases.read(text), request, moment or None, duration)
+    calendar_like = verb in CALENDAR_VERBS and re.search(
+        CALENDAR_NOUNS, blank_values(clause_text), re.I
+    )
+    text, due = _cut_due(clause_text, draft)
+    text, moment, duration = _cut_times(text, draft, bool(calendar_like))
+    clause = ActionClause(
+        text, verb, Phrases.read(text), request, moment, duration, due, clause_text
+    )
     reader = _choose(clause, draft)
     if reader is None:
-        return draft.choice_question is not None
+        return draft.question is not None
     reader(clause, draft)
     return True
 
@@ -946,26 +980,39 @@ def _blank(text: str, start: int, end: int) -> str:
     return (text[:start] + " " + text[end:]).strip()
 
 
-def _cut_times(text: str, draft: Draft, calendar_like: bool) -> tuple[str, Any, int | None]:
+DUE = re.compile(r"\bdue\s+(?:on\s+|by\s+)?", re.I)
+
+
+def _cut_due(text: str, draft: Draft) -> tuple[str, Moment | None]:
+    """ "due Friday": a due date, not a trigger."""
+    marker = DUE.search(text)
+    if marker is None:
+        return text, None
+    found = find_moment(blank_values(text[marker.end() :]), draft.now)
+    if found is None or found.start > 0:
+        return text, None
+    return _blank(text, marker.start(), marker.end() + found.end), found.value
+
+
+def _cut_times(
+    text: str, draft: Draft, calendar_like: bool
+) -> tuple[str, Moment | None, int | None]:
     """Cut time phrases out of a clause. A repeating time becomes the trigger; a one-off
     time is the event's start in a calendar clause, else the trigger. Returns (text,
-    moment for the event or None — False when a problem was recorded —, minutes)."""
-    schedule = find_schedule(text)
+    the event's start, the event's length in minutes)."""
+    schedule = find_schedule(blank_values(text))
     if schedule is not None:
-        from workflows.planning.triggers import set_schedule  # noqa: PLC0415 - cycle
-
         set_schedule(draft, schedule.value)
         text = _blank(text, schedule.start, schedule.end)
-    duration = None
-    moment = find_moment(text, draft.now)
+    moment = find_moment(blank_values(text), draft.now)
     if moment is not None:
         text = _blank(text, moment.start, moment.end)
         if not calendar_like:
-            from workflows.planning.triggers import set_moment  # noqa: PLC0415 - cycle
-
-            return text, (None if set_moment(draft, moment.value) else False), None
+            set_moment(draft, moment.value)
+            return text, None, None
+    duration = None
     if calendar_like:
-        found = find_duration(text)
+        found = find_duration(blank_values(text))
         if found is not None:
             duration = found.value
             text = _blank(text, found.start, found.end)

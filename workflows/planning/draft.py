@@ -67,8 +67,8 @@ class Draft:
     missing: list[Missing] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    question: str | None = None  # a question that no missing input answers (a choice, a past time)
     choices: list[Choice] = field(default_factory=list)
-    choice_question: str | None = None
     condition: str | None = None
     name: str | None = None
 
@@ -88,44 +88,84 @@ class Draft:
 
     # --- building ------------------------------------------------------------------------
 
-    def set_event(self, key: str, config: dict[str, Any], kind: str, words: str) -> None:
+    def set_event(self, key: str, config: dict[str, Any]) -> None:
         event = self.catalog.event(key)
         assert event is not None
+        kind, words = event_label(key, config)
         self.trigger = {"type": "event", "event": key, "with": config}
         self.trigger_words = words
         schema = event.payload_model.model_json_schema()
-        container = {k: v for k, v in config.items() if isinstance(v, str)}
-        self.things.append(
-            Thing(kind, "trigger", subject_of(schema, "trigger", event.name), key, container)
-        )
+        subject = subject_of(schema, "trigger", event.name)
+        self.things = [t for t in self.things if t.root != "trigger"]
+        self.things.insert(0, Thing(kind, "trigger", subject, key, _literals(config)))
 
-    def add_step(
-        self,
-        action: str,
-        inputs: dict[str, Any],
-        hint: str,
-        kind: str | None = None,
-        container: dict[str, Any] | None = None,
-    ) -> StepDraft:
-        """Append a step (id from `hint`, made unique); if `kind` is given, what it creates
-        becomes something later clauses can refer to."""
-        step = StepDraft(self._unique_id(hint), action, inputs, self.condition)
+    def add_step(self, action: str, inputs: dict[str, Any], hint: str) -> StepDraft:
+        """Append a step (id from `hint`, made unique). What it makes (a card, a task, a
+        file, …) becomes something later clauses can refer to as "it"."""
+        step = StepDraft(self.unique_id(hint), action, inputs, self.condition)
         self.steps.append(step)
-        definition = self.catalog.action(action)
+        self.remember(step)
+        return step
+
+    def remember(self, step: StepDraft) -> None:
+        kind = ACTION_KINDS.get(step.action)
+        definition = self.catalog.action(step.action)
         if kind is not None and definition is not None:
             schema = definition.output_model.model_json_schema()
             root = f"steps.{step.id}"
-            self.things.append(Thing(kind, root, subject_of(schema, root), action, container or {}))
-        return step
+            thing = Thing(kind, root, subject_of(schema, root), step.action, _literals(step.inputs))
+            self.things.append(thing)
+
+    def remove_step(self, step: StepDraft) -> None:
+        self.steps.remove(step)
+        self.things = [t for t in self.things if t.root != f"steps.{step.id}"]
+
+    @classmethod
+    def from_workflow(
+        cls,
+        workflow: Workflow,
+        request: Request,
+        context: PlanContext,
+        catalog: Registry,
+        now: datetime,
+    ) -> Draft:
+        """A draft holding `workflow`, to revise it with the same rules that made it."""
+        draft = cls(request, context, catalog, now)
+        document = workflow.to_document()
+        trigger = document["trigger"]
+        if trigger["type"] == "event" and catalog.event(trigger["event"]) is not None:
+            draft.set_event(trigger["event"], dict(trigger.get("with", {})))
+        else:
+            draft.trigger = dict(trigger)
+        for step in document["steps"]:
+            seeded = StepDraft(
+                step["id"], step["action"], dict(step.get("with", {})), step.get("if")
+            )
+            draft.steps.append(seeded)
+            draft.remember(seeded)
+        if workflow.name != default_name(draft):
+            draft.name = workflow.name
+        return draft
 
     def need(self, where: str, name: str, question: str) -> None:
         self.missing.append(Missing(where, name, question))
+
+    def ask(self, question: str, choices: list[Choice] | None = None) -> None:
+        """Stop at `question` (the first one asked wins)."""
+        if self.question is None:
+            self.question = question
+            self.choices = list(choices or [])
+
+    def request_with(self, clause: str, service: str) -> str:
+        """The request with "in <service>" added to `clause` (an answer to "which service?")."""
+        masked = self.request.masked.replace(clause, f"{clause} in {service}", 1)
+        return self.request.restore(masked)
 
     def assume(self, words: str) -> None:
         if words not in self.assumptions:
             self.assumptions.append(words)
 
-    def _unique_id(self, hint: str) -> str:
+    def unique_id(self, hint: str) -> str:
         base = re.sub(r"\W+", "_", hint).strip("_").lower() or "step"
         if not base[0].isalpha():
             base = f"step_{base}"
@@ -163,6 +203,65 @@ class Draft:
                 ],
             }
         )
+
+
+def _literals(values: dict[str, Any]) -> dict[str, Any]:
+    """The literal text values (not templates): what a later step may reuse (a repo)."""
+    return {k: v for k, v in values.items() if isinstance(v, str) and "{{" not in v}
+
+
+ACTION_KINDS = {
+    "trello.create_card": "card",
+    "trello.move_card": "card",
+    "asana.create_task": "task",
+    "asana.complete_task": "task",
+    "github.create_issue": "issue",
+    "github.close_issue": "issue",
+    "github.list_issues": "issue list",
+    "slack.post_message": "message",
+    "slack.send_dm": "message",
+    "google_calendar.create_event": "event",
+    "google_calendar.list_events": "event list",
+    "google_drive.upload_file": "file",
+    "google_drive.create_folder": "folder",
+    "dropbox.upload_file": "file",
+    "dropbox.create_folder": "folder",
+    "dropbox.create_shared_link": "link",
+    "http.request": "response",
+}
+
+
+def _from(config: dict[str, Any], key: str, words: str) -> str:
+    value = config.get(key)
+    return words.format(value) if value else ""
+
+
+def event_label(key: str, config: dict[str, Any]) -> tuple[str, str]:
+    """(kind, words) for an event trigger: ("issue", "New issue in acme/api")."""
+    if key == "gmail.email_received":
+        query = str(config.get("query") or "")
+        words = "Important email" if "is:important" in query else "New email"
+        sender = re.search(r"from:(\S+)", query)
+        return "email", words + (f" from {sender.group(1).strip(chr(34))}" if sender else "")
+    labels = {
+        "github.issue_opened": ("issue", "New issue" + _from(config, "repo", " in {}")),
+        "github.pull_request_opened": (
+            "pull request",
+            "New pull request" + _from(config, "repo", " in {}"),
+        ),
+        "dropbox.file_added": ("file", "New file in Dropbox" + _from(config, "folder", " {}")),
+        "google_drive.file_created": ("file", "New Drive file"),
+        "trello.card_created": (
+            "card",
+            "New Trello card"
+            + (_from(config, "list", " in {}") or _from(config, "board", " on {}")),
+        ),
+        "asana.task_created": ("task", "New Asana task" + _from(config, "project", " in {}")),
+        "slack.message_posted": ("message", "New message" + _from(config, "channel", " in {}")),
+        "google_calendar.event_created": ("event", "New calendar event"),
+        "http.webhook_received": ("webhook", "Webhook"),
+    }
+    return labels.get(key, ("event", key))
 
 
 STEP_LABELS = {

@@ -15,7 +15,7 @@ from typing import Any
 from workflows.planning.draft import Draft
 from workflows.planning.phrases import Phrases, named, only_quote
 from workflows.planning.results import Choice
-from workflows.planning.text import PLACEHOLDER, channels, emails, paths, repos
+from workflows.planning.text import PLACEHOLDER, blank_values, channels, emails, paths, repos
 
 GITHUB_URL = re.compile(r"github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)", re.IGNORECASE)
 DRIVE_FOLDER_URL = re.compile(
@@ -40,7 +40,8 @@ def repo_in(text: str) -> str | None:
 
 
 def _has(pattern: str, text: str) -> bool:
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    """Whether a keyword pattern occurs outside the values (#channels, paths, URLs, …)."""
+    return re.search(pattern, blank_values(text), re.IGNORECASE) is not None
 
 
 # --- GitHub -----------------------------------------------------------------------------
@@ -58,8 +59,7 @@ def _github(clause: str, draft: Draft) -> bool:
         return False
     repo = repo_in(clause)
     config: dict[str, Any] = {"repo": repo} if repo else {}
-    where = f" in {repo}" if repo else ""
-    draft.set_event(key, config, kind, f"New {kind}{where}")
+    draft.set_event(key, config)
     if repo is None:
         draft.need("trigger", "repo", REPO_QUESTION.format(what=f"{kind}s"))
     label = LABEL_FILTER.search(clause)
@@ -117,17 +117,13 @@ def _gmail_query(clause: str, draft: Draft) -> tuple[list[str], bool]:
 
 
 def _gmail(clause: str, draft: Draft) -> bool:
-    if not _has(r"\b(?:e-?mails?|mails?|gmail|inbox|messages?\s+in\s+my\s+inbox)\b", clause):
+    if not _has(r"\b(?:e-?mails?|mails?|gmail|(?:my|the)\s+inbox)\b", clause):
         return False
     if not draft.has_event("gmail.email_received"):
         return False
     terms, sender_ok = _gmail_query(clause, draft)
     query = " ".join(terms)
-    words = "Important email" if "is:important" in terms else "New email"
-    sender = next((t for t in terms if t.startswith("from:")), None)
-    if sender:
-        words += f" from {sender.removeprefix('from:')}"
-    draft.set_event("gmail.email_received", {"query": query}, "email", words)
+    draft.set_event("gmail.email_received", {"query": query})
     if not sender_ok:
         draft.need(
             "trigger",
@@ -146,8 +142,7 @@ def _dropbox(clause: str, draft: Draft) -> None:
     config: dict[str, Any] = {"folder": "" if folder == "/" else folder}
     if _has(r"\bsub-?folders?\b", clause):
         config["recursive"] = True
-    where = f" in Dropbox {folder}" if config["folder"] else " in Dropbox"
-    draft.set_event("dropbox.file_added", config, "file", f"New file{where}")
+    draft.set_event("dropbox.file_added", config)
     if not config["folder"]:
         draft.assume("it watches your whole Dropbox (name a folder, e.g. /Invoices, to narrow it)")
 
@@ -155,7 +150,7 @@ def _dropbox(clause: str, draft: Draft) -> None:
 def _drive(clause: str, draft: Draft) -> None:
     link = DRIVE_FOLDER_URL.search(clause)
     config: dict[str, Any] = {"folder_id": link.group(1)} if link else {}
-    draft.set_event("google_drive.file_created", config, "file", "New Drive file")
+    draft.set_event("google_drive.file_created", config)
     if link is None and _has(r"\bfolders?\b", clause):
         draft.need(
             "trigger",
@@ -179,12 +174,13 @@ def _files(clause: str, draft: Draft) -> bool:
     elif drive:
         _drive(clause, draft)
     else:
-        request = draft.request.restore(draft.request.masked)
-        draft.choice_question = "Where should I watch for new files: Dropbox or Google Drive?"
-        draft.choices = [
-            Choice("Dropbox", f"{request} (in Dropbox)"),
-            Choice("Google Drive", f"{request} (in Google Drive)"),
-        ]
+        draft.ask(
+            "Where should I watch for new files: Dropbox or Google Drive?",
+            [
+                Choice(label, draft.request_with(clause, label))
+                for label in ("Dropbox", "Google Drive")
+            ],
+        )
     return True
 
 
@@ -213,8 +209,7 @@ def _trello(clause: str, draft: Draft) -> bool:
         config["board"] = boards[0]
     if lists:
         config["list"] = lists[0]
-    where = f" in {lists[0]}" if lists else f" on {boards[0]}" if boards else ""
-    draft.set_event("trello.card_created", config, "card", f"New Trello card{where}")
+    draft.set_event("trello.card_created", config)
     if "board" in draft.required_config("trello.card_created") and not boards:
         about = f"the {lists[0]} list" if lists else "the cards"
         draft.need("trigger", "board", f"Which Trello board is {about} on? Give the board's name.")
@@ -232,8 +227,7 @@ def _asana(clause: str, draft: Draft) -> bool:
         ]
         projects = [p for p in plain if p]
     config = {"project": projects[0]} if projects else {}
-    where = f" in {projects[0]}" if projects else ""
-    draft.set_event("asana.task_created", config, "task", f"New Asana task{where}")
+    draft.set_event("asana.task_created", config)
     if not projects:
         draft.need("trigger", "project", "Which Asana project should I watch for new tasks?")
     return True
@@ -257,8 +251,7 @@ def _slack(clause: str, draft: Draft) -> bool:
         config["pattern"] = only_quote(pattern.group("text"), draft.request) or pattern.group(
             "text"
         )
-    where = f" in {found[0]}" if found else ""
-    draft.set_event("slack.message_posted", config, "message", f"New message{where}")
+    draft.set_event("slack.message_posted", config)
     if not found:
         draft.need("trigger", "channel", "Which Slack channel should I watch? e.g. #support")
     return True
@@ -269,7 +262,7 @@ def _calendar(clause: str, draft: Draft) -> bool:
         return False
     if not draft.has_event("google_calendar.event_created"):
         return False
-    draft.set_event("google_calendar.event_created", {}, "event", "New calendar event")
+    draft.set_event("google_calendar.event_created", {})
     return True
 
 
@@ -278,7 +271,7 @@ def _webhook(clause: str, draft: Draft) -> bool:
         return False
     if not draft.has_event("http.webhook_received"):
         return False
-    draft.set_event("http.webhook_received", {}, "webhook", "Webhook")
+    draft.set_event("http.webhook_received", {})
     return True
 
 

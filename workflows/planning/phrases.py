@@ -61,6 +61,7 @@ class Phrases:
 
     @classmethod
     def read(cls, clause: str) -> Phrases:
+        clause = re.sub(r"(?<=\S):(?=\s)", " :", clause)  # "Notify #support: the …"
         markers = list(MARKER.finditer(clause))
         head_end = markers[0].start() if markers else len(clause)
         parts = []

@@ -71,13 +71,23 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A value the partial workflow lacks: where it goes in the document
+    (`steps[0].with.list`, `trigger.with.repo`, `trigger.at`) and the question for it."""
+
+    path: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Question:
     """One clear question. `request` is the text that led to it; `partial` the workflow
-    planned so far (missing what is asked), so the answer can complete it; `choices`
-    the answers the planner can offer as buttons."""
+    planned so far and `slots` the values it still lacks (the first is the one asked),
+    so the answer can complete it; `choices` answers to offer as buttons."""
 
     text: str
     request: str = ""
     partial: Workflow | None = None
+    slots: tuple[Slot, ...] = ()
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     planner: str = "offline"

@@ -127,6 +127,15 @@ def paths(text: str) -> list[str]:
     return [m.group(1) or "/" for m in PATH.finditer(without_urls)]
 
 
+def blank_values(text: str) -> str:
+    """`text` with URLs, paths, addresses, channels and mentions blanked out (same length),
+    so words inside them ("/Reports/Daily", "#bugs", "todo.txt") are not read as keywords
+    or times."""
+    for pattern in (URL, EMAIL, PATH, CHANNEL, MENTION):
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
 # --- clauses ------------------------------------------------------------------------------
 
 ACTION_VERBS = (
@@ -246,6 +255,20 @@ STRONG_VERBS = frozenset(
         "email",
         "label",
         "comment",
+        "store",
+        "call",
+        "hit",
+        "fetch",
+        "draft",
+        "share",
+        "message",
+        "alert",
+        "announce",
+        "mark",
+        "complete",
+        "react",
+        "assign",
+        "copy",
     }
 )
 _NOUN_BEFORE = re.compile(

@@ -473,7 +473,7 @@ def _nth_of_month(today: date, day: int) -> date | None:
     return None
 
 
-def _find_day(text: str, now: datetime) -> Found[date] | None:
+def find_day(text: str, now: datetime) -> Found[date] | None:
     """The first calendar day named in `text` (today, tomorrow, next Monday, March 3, …)."""
     today = now.date()
     found: list[Found[date]] = []
@@ -549,7 +549,7 @@ def find_moment(text: str, now: datetime) -> Found[Moment] | None:
             assert clock is not None
             return Found(Moment(_on_day(moment.date(), clock, now), given), start, end)
         return Found(Moment(moment), delta.start(), delta.end())
-    day = _find_day(text, now)
+    day = find_day(text, now)
     if day is not None:
         clock, start, end, given = _with_clock(text, day.start, day.end, DEFAULT_TIME)
         assert clock is not None

@@ -10,8 +10,17 @@ from datetime import datetime
 
 from workflows.planning.draft import Draft, Thing
 from workflows.planning.phrases import Phrases, is_service_word, only_quote, restore_text
-from workflows.planning.text import PLACEHOLDER, Request, emails, mentions, quoted_in, sentence
+from workflows.planning.text import (
+    PLACEHOLDER,
+    Request,
+    blank_values,
+    emails,
+    mentions,
+    quoted_in,
+    sentence,
+)
 from workflows.planning.times import Moment
+from workflows.planning.words import format_moment
 
 TITLE_MARKERS = (
     "titled",
@@ -92,13 +101,16 @@ class ActionClause:
     request: Request
     moment: Moment | None = None
     duration: int | None = None
+    due: Moment | None = None
+    source: str = ""  # the clause as written (masked), before times were cut out
 
     @property
     def lower(self) -> str:
         return self.text.lower()
 
     def has(self, pattern: str) -> bool:
-        return re.search(pattern, self.text, re.IGNORECASE) is not None
+        """Whether a keyword pattern occurs outside the values (#channels, paths, URLs, …)."""
+        return re.search(pattern, blank_values(self.text), re.IGNORECASE) is not None
 
     def restore(self, text: str | None) -> str | None:
         return restore_text(text, self.request)
@@ -261,8 +273,3 @@ def detail_text(draft: Draft) -> str | None:
 def trigger_title(draft: Draft) -> str | None:
     thing = draft.trigger_thing()
     return thing.subject.template("title") if thing else None
-
-
-def format_moment(moment: datetime) -> str:
-    """ "Tuesday 1 December 2026 at 10:00" """
-    return f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M}"

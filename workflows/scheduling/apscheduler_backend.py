@@ -17,6 +17,8 @@ queues jobs); a worker node then calls `process(handlers)` to run them too.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
@@ -55,6 +57,7 @@ from workflows.scheduling.triggers import build_trigger
 APSCHEDULER_SCHEMA = "apscheduler"
 NOTIFY_CHANNEL = "atom_scheduler"
 FINGERPRINT_KEY = "fingerprint"
+DRAIN_SECONDS = 10.0
 MISSING_TABLES = (
     "The scheduler's tables (schema `apscheduler`) are missing in this Postgres database. "
     "Run `atom db upgrade` once before starting worker nodes."
@@ -92,6 +95,9 @@ class ApScheduler(Scheduler):
 
     def __init__(self, scheduler: AsyncScheduler) -> None:
         self.apscheduler = scheduler
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def identity(self) -> str:
@@ -141,19 +147,35 @@ class ApScheduler(Scheduler):
         """Become a worker node: bind `handlers` and start processing due schedules and
         queued jobs in the background (until the scheduler's context exits)."""
         for task, handler in handlers.items():
-            await self.apscheduler.configure_task(task.value, func=_bound(handler))
+            await self.apscheduler.configure_task(task.value, func=self._bound(handler))
         await self.apscheduler.start_in_background()
         log.info("worker node %s started", self.identity)
 
+    def _bound(self, handler: JobHandler) -> Any:
+        """The callable APScheduler runs for a task: the node's handler, given the job's
+        arguments and the fire time it was created for, counted while it runs."""
 
-def _bound(handler: JobHandler) -> Any:
-    """The callable APScheduler runs for a task: the node's handler, given the job's
-    arguments and the fire time it was created for."""
+        async def run_job(**kwargs: Any) -> None:
+            self._running += 1
+            self._idle.clear()
+            try:
+                await handler(kwargs, current_job.get().scheduled_fire_time)
+            finally:
+                self._running -= 1
+                if not self._running:
+                    self._idle.set()
 
-    async def run_job(**kwargs: Any) -> None:
-        await handler(kwargs, current_job.get().scheduled_fire_time)
+        return run_job
 
-    return run_job
+    async def drain(self, timeout: float) -> None:
+        """Take no more jobs and give the running ones up to `timeout` seconds to end
+        (what is still running then is cancelled; its run is recovered elsewhere)."""
+        self.apscheduler.max_concurrent_jobs = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        if self._running:
+            log.warning("stopping with %d job(s) still running", self._running)
 
 
 # --- construction --------------------------------------------------------------------------
@@ -199,11 +221,15 @@ async def open_scheduler(
         max_concurrent_jobs=max_concurrent_jobs,
         task_defaults=TaskDefaults(job_executor="async", max_running_jobs=None),
         lease_duration=timedelta(seconds=max(settings.run_lease_seconds, 2.0)),
-        logger=logging.getLogger("workflows.scheduling.apscheduler"),
+        logger=logging.getLogger("apscheduler"),  # core.logging quiets it below WARNING
     )
     async with scheduler:
         for task in Task:
             await scheduler.configure_task(
                 task.value, max_running_jobs=None, misfire_grace_time=None
             )
-        yield ApScheduler(scheduler)
+        wrapper = ApScheduler(scheduler)
+        try:
+            yield wrapper
+        finally:
+            await wrapper.drain(DRAIN_SECONDS)

@@ -32,14 +32,13 @@ from workflows.engine import Engine
 from workflows.model import EventTrigger, ScheduleTrigger
 from workflows.scheduler import JobHandler, Task
 from workflows.scheduling.reconcile import TriggerSync
-from workflows.scheduling.runs import UNFINISHED, RunQueue
+from workflows.scheduling.runs import UNFINISHED, RunQueue, item_key
 from workflows.store import AuditLog, WorkflowNotFound, WorkflowRecord, WorkflowState
 from workflows.subscriptions import Receipt, ReceiptOutcome, TriggerState, TriggerStore
 
 log = logging.getLogger(__name__)
 
 FIRE_KEY_PREFIX = "fire:"
-ITEM_KEY_PREFIX = "item:"
 SCHEDULER_ACTOR = "atom:scheduler"
 POLL_LEASE_MARGIN_SECONDS = 30.0
 
@@ -232,7 +231,7 @@ class NodeJobs:
                 await self.runs.start_once(
                     record.team_id,
                     record.id,
-                    ITEM_KEY_PREFIX + item.id,
+                    item_key(item.id),
                     item.payload,
                     record.owner,
                     "event",

@@ -19,8 +19,14 @@ from workflows.subscriptions import ReceiptOutcome, TriggerStore
 
 log = logging.getLogger(__name__)
 
+ITEM_KEY_PREFIX = "item:"
 UNFINISHED = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING_APPROVAL})
 RECENT_RUNS = 20
+
+
+def item_key(item_id: str) -> str:
+    """The receipt key of an event item (the same for a poll and a webhook delivery)."""
+    return ITEM_KEY_PREFIX + item_id
 
 
 class RunQueue:

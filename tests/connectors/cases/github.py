@@ -1,19 +1,12 @@
 """Contract cases for the GitHub connector: a public repository the sandbox user may
-push to, with one open issue (#1) labelled "bug"."""
+push to, with one open issue (#1) labelled "bug", beside the emulator's demo repository
+(acme/api)."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from connectors.base import ActionContext, Credentials, CredentialSource, StaticCredentials
-from connectors.client import HttpPool
-from connectors.github import connector
-from core.settings import Settings
 from sandbox.emulator import Emulator
 from sandbox.github import GitHubEmulator
 from tests.connectors.contract_case import ActionCase
 
-REPO = "acme/api"
+REPO = "acme/billing"
 TOO_LONG = "x" * 65_537  # GitHub caps issue and comment bodies at 65536 characters
 
 
@@ -21,24 +14,6 @@ def seed_repo(emulator: Emulator) -> None:
     assert isinstance(emulator, GitHubEmulator)
     emulator.add_repo(REPO, collaborators={"sandbox-user"}, labels=["bug", "triage"])
     emulator.add_issue(REPO, "Crash on start", body="Stack trace attached", labels=["bug"])
-
-
-@asynccontextmanager
-async def github_context(
-    emulator: GitHubEmulator,
-    credentials: CredentialSource | None = None,
-    **settings: Any,
-) -> AsyncIterator[ActionContext]:
-    """An ActionContext for the GitHub connector against `emulator` (as the sandbox user
-    unless `credentials` say otherwise), with `settings` overriding the defaults."""
-    pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides(), **settings))
-    source = credentials or StaticCredentials(Credentials(**emulator.issue_token()))
-    try:
-        yield ActionContext(
-            team_id="T0GITHUB", user_id="U0GITHUB", http=pool.for_connector(connector, source)
-        )
-    finally:
-        await pool.aclose()
 
 
 CASES = [

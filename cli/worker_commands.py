@@ -1,0 +1,87 @@
+"""`atom worker`: a worker node. It fires schedules, polls for events and executes runs,
+sharing the schedules and the job queue with every other node on the same Postgres
+database; run as many as the load needs (Procfile: `worker: atom worker`).
+
+With the embedded SQLite database the scheduler lives inside `atom run` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from cli.errors import CommandError
+from cli.runtime import open_accounts
+from connectors.client import HttpPool
+from connectors.registry import load_registry
+from core.db import Database, is_sqlite
+from core.logging import configure_logging
+from core.settings import Settings
+from workflows.engine import Engine
+from workflows.scheduler import SchedulerError
+from workflows.scheduling.node import DEFAULT_CONCURRENCY, start_worker_node
+
+log = logging.getLogger("atom.worker")
+
+NEEDS_POSTGRES = (
+    "`atom worker` shares schedules and jobs with other nodes through Postgres: set "
+    "ATOM_DATABASE_URL=postgresql+asyncpg://… and run `atom db upgrade` once. With the "
+    "embedded SQLite database, `atom run` runs the scheduler in its own process."
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    worker = subparsers.add_parser(
+        "worker",
+        help="run a worker node: fire schedules, poll for events, execute runs (Postgres)",
+    )
+    worker.add_argument(
+        "--name", default="", help="the node's name in logs and run leases (default: host:pid)"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="how many jobs this node runs at once (default: %(default)s)",
+    )
+    worker.set_defaults(handler=command_worker)
+
+
+def command_worker(args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if is_sqlite(settings.database_url):
+        raise CommandError(NEEDS_POSTGRES)
+    if args.concurrency < 1:
+        raise CommandError("--concurrency must be 1 or more")
+    asyncio.run(serve_worker(settings, args.name or None, args.concurrency))
+    return 0
+
+
+async def serve_worker(settings: Settings, name: str | None, concurrency: int) -> None:
+    """Run a worker node until SIGTERM or SIGINT."""
+    database = Database(settings.database_url)
+    registry = load_registry()
+    http = HttpPool(settings)
+    try:
+        accounts = await open_accounts(settings, database, registry, http)
+        engine = Engine(database, registry, http, accounts.vault, settings, worker_id=name)
+        async with start_worker_node(settings, database, engine, registry, concurrency=concurrency):
+            log.info("worker node %s is running (concurrency %d)", engine.worker_id, concurrency)
+            await _until_stopped()
+            log.info("worker node %s is stopping", engine.worker_id)
+    except SchedulerError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        await http.aclose()
+        await database.dispose()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

@@ -1,0 +1,230 @@
+"""The offline planner: deterministic rules, no network.
+
+A request is cut into clauses (`text.split_clauses`): a leading trigger or time phrase
+and action clauses. The trigger clause is read by `events`, times by `times`/`triggers`,
+each action clause by `actions`. What it cannot map, or values it will not guess, become
+one Question at a time; everything it returns as a Plan has passed `validate`.
+Follow-ups (`revise`) and answers to questions (`answer`) work on the same drafts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from connectors.registry import Registry
+from workflows.catalog import full_catalog
+from workflows.model import Workflow
+from workflows.planning.actions import read_action
+from workflows.planning.draft import Draft
+from workflows.planning.events import EVENT_HELP, read_event
+from workflows.planning.results import Plan, PlanContext, Question, Slot
+from workflows.planning.slots import fill_slot
+from workflows.planning.summary import describe
+from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
+from workflows.planning.times import find_moment, find_schedule
+from workflows.planning.triggers import set_moment, set_schedule
+from workflows.validate import validate
+
+POLITE = re.compile(
+    r"^(?:(?:hey|hi|hello|ok|okay|yo)\b[\s,!]*(?:atom\b[\s,!]*)?)?"
+    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+|kindly\s+"
+    r"|i\s+(?:want|need|would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|let'?s\s+)?",
+    re.IGNORECASE,
+)
+EXAMPLES = (
+    "“every weekday at 9am post 'Standup!' in #dev”, "
+    "“when an issue is opened in acme/api, create a Trello card in the Inbox list”, "
+    "“schedule a meeting with alice@example.com tomorrow at 10am”"
+)
+
+
+def capabilities(catalog: Registry) -> str:
+    """What the planner can do, from the catalog: "Slack: post message, send dm; …"."""
+    parts = []
+    for connector in catalog.connectors.values():
+        names = ", ".join(a.name.replace("_", " ") for a in connector.actions.values())
+        if names:
+            parts.append(f"{connector.title}: {names}")
+    return "; ".join(parts)
+
+
+class OfflinePlanner:
+    name = "offline"
+
+    def __init__(self, catalog: Registry) -> None:
+        self.catalog = full_catalog(catalog)
+
+    # --- entry points --------------------------------------------------------------------
+
+    def plan(self, text: str, context: PlanContext) -> Plan | Question:
+        draft = self.read(text, context)
+        return self.finish(draft)
+
+    def answer(self, question: Question, text: str, context: PlanContext) -> Plan | Question:
+        """Continue after `question` with the person's reply."""
+        lowered = text.strip().lower()
+        for choice in question.choices:
+            if lowered and (choice.label.lower() in lowered or lowered in choice.label.lower()):
+                return self.plan(choice.request, context)
+        if question.partial is None or not question.slots:
+            return self.plan(text, context)
+        slot, rest = question.slots[0], question.slots[1:]
+        filled = fill_slot(question.partial, slot.path, text, context)
+        if filled is None:
+            return Question(
+                f"Sorry, I didn't get that. {slot.question}",
+                question.request,
+                question.partial,
+                question.slots,
+            )
+        if rest:
+            return Question(rest[0].question, question.request, filled, rest)
+        return self.checked(filled, context, question.request)
+
+    def revise(self, workflow: Workflow, text: str, context: PlanContext) -> Plan | Question:
+        from workflows.planning.revise import revise  # the edit grammar builds on this module
+
+        return revise(self, workflow, text, context)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def read(self, text: str, context: PlanContext) -> Draft:
+        request = Request.read(POLITE.sub("", text.strip(), count=1))
+        draft = Draft(request, context, self.catalog, context.current_time())
+        for clause in split_clauses(request.masked):
+            if draft.question is not None:
+                break
+            self._read_clause(clause, draft)
+        return draft
+
+    def _read_clause(self, clause: Clause, draft: Draft) -> None:
+        restored = draft.request.restore(clause.text)
+        if clause.verb is None:
+            understood = self._read_preamble(clause, draft)
+        elif clause.verb in UNSUPPORTED_VERBS:
+            understood = False
+        else:
+            understood = read_action(clause.text, clause.verb, draft.request, draft)
+        if not understood:
+            draft.unknown.append(restored)
+
+    def _read_preamble(self, clause: Clause, draft: Draft) -> bool:
+        if clause.is_when:
+            return read_event(clause.text, draft) or self._read_time(clause.text, draft)
+        return self._read_time(clause.text, draft) or read_event(clause.text, draft)
+
+    @staticmethod
+    def _read_time(text: str, draft: Draft) -> bool:
+        schedule = find_schedule(text)
+        if schedule is not None:
+            set_schedule(draft, schedule.value)
+            return True
+        moment = find_moment(text, draft.now)
+        if moment is not None:
+            set_moment(draft, moment.value)
+            return True
+        return False
+
+    # --- results --------------------------------------------------------------------------
+
+    def finish(self, draft: Draft) -> Plan | Question:
+        request = draft.request.restore(draft.request.masked)
+        if not draft.request.masked:
+            return Question(f"What should I automate? For example {EXAMPLES}.", request)
+        if draft.question is not None:
+            return Question(
+                draft.question, request, self._partial(draft), choices=tuple(draft.choices)
+            )
+        if draft.unknown:
+            return self._cannot(draft, request)
+        if not draft.steps:
+            when = draft.trigger_words.lower() or "then"
+            return Question(
+                f"What should happen {('when there is a ' + when) if draft.trigger_words else when}? "
+                "For example: post to #channel, create a Trello card in a list, email someone.",
+                request,
+                self._partial(draft),
+            )
+        partial = self._partial(draft)
+        if draft.missing:
+            slots = tuple(
+                Slot(_slot_path(draft, m.where, m.field), m.question) for m in draft.missing
+            )
+            return Question(slots[0].question, request, partial, slots)
+        if partial is None:
+            return Question(
+                f"I couldn't build a workflow from that. Try for example {EXAMPLES}.", request
+            )
+        return self.checked(partial, draft.context, request, tuple(draft.assumptions))
+
+    def _cannot(self, draft: Draft, request: str) -> Question:
+        what = draft.unknown[0]
+        if draft.trigger.get("type") == "manual" and re.match(
+            r"^(?:when|whenever|if|once)\b", what, re.I
+        ):
+            detail = f"I can start a workflow on {EVENT_HELP}."
+        else:
+            detail = f"I can do these: {capabilities(self.catalog)}."
+        return Question(f"I don't know how to “{what}”. {detail}", request, self._partial(draft))
+
+    @staticmethod
+    def _partial(draft: Draft) -> Workflow | None:
+        try:
+            return draft.workflow()
+        except ValueError:
+            return None
+
+    def checked(
+        self,
+        workflow: Workflow,
+        context: PlanContext,
+        request: str,
+        assumptions: tuple[str, ...] = (),
+    ) -> Plan | Question:
+        """A Plan if `workflow` passes validation, else a Question naming the problem."""
+        problems = validate(
+            workflow, self.catalog, now=context.current_time(), default_timezone=context.timezone
+        )
+        if problems:
+            return Question(
+                f"I couldn't make a valid workflow from that ({problems[0]}). Could you say it "
+                "differently?",
+                request,
+                workflow,
+            )
+        return Plan(
+            workflow=workflow,
+            summary=describe(workflow, self.catalog, context.timezone),
+            assumptions=assumptions,
+            missing_connections=missing_connections(workflow, self.catalog, context),
+            planner=self.name,
+        )
+
+
+def _slot_path(draft: Draft, where: str, field: str) -> str:
+    if where == "trigger":
+        return "trigger.at" if field == "at" else f"trigger.with.{field}"
+    index = next(i for i, step in enumerate(draft.steps) if step.id == where)
+    return f"steps[{index}].with.{field}"
+
+
+def missing_connections(
+    workflow: Workflow, catalog: Registry, context: PlanContext
+) -> tuple[str, ...]:
+    """Services the workflow uses that need a connection the person has not made."""
+    if context.connected is None:
+        return ()
+    used = [step.action.split(".", 1)[0] for step in workflow.steps]
+    event = getattr(workflow.trigger, "event", None)
+    if event:
+        used.insert(0, event.split(".", 1)[0])
+    missing = []
+    for name in dict.fromkeys(used):
+        connector = catalog.connectors.get(name)
+        if (
+            connector is not None
+            and connector.auth.kind != "none"
+            and name not in context.connected
+        ):
+            missing.append(name)
+    return tuple(missing)
