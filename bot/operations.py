@@ -38,7 +38,7 @@ async def pause(services: BotServices, team_id: str, user_id: str, workflow_id: 
     if record.state == WorkflowState.PAUSED:
         return f"“{record.name}” is already paused."
     await services.workflows.set_state(team_id, workflow_id, WorkflowState.PAUSED, user_id)
-    await services.triggers.deactivate(team_id, workflow_id)
+    await services.triggers.apply(team_id, workflow_id)
     return (
         f":double_vertical_bar: Paused “{record.name}”. `/atom resume {workflow_id}` "
         "starts it again."
@@ -59,8 +59,8 @@ async def resume(services: BotServices, team_id: str, user_id: str, workflow_id:
 
 async def delete(services: BotServices, team_id: str, user_id: str, workflow_id: str) -> str:
     record = await owned_workflow(services, team_id, user_id, workflow_id)
-    await services.triggers.deactivate(team_id, workflow_id)
     await services.workflows.set_state(team_id, workflow_id, WorkflowState.DELETED, user_id)
+    await services.triggers.apply(team_id, workflow_id)
     return f":wastebasket: Deleted “{record.name}”. Its runs stay in the history."
 
 
@@ -76,7 +76,6 @@ async def rollback(
     await services.workflows.rollback(team_id, workflow_id, version, user_id)
     outcome = ""
     if record.state == WorkflowState.ACTIVE and record.workflow.trigger.type != "manual":
-        await services.triggers.deactivate(team_id, workflow_id)
         outcome = " " + await activate(services, team_id, workflow_id, user_id)
     return f":rewind: “{record.name}” is back at version {version}.{outcome}"
 
@@ -90,13 +89,12 @@ async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: s
     if user_id not in (record.owner, run.requested_by):
         raise NotAllowed(f"Only <@{record.owner}> can retry runs of “{record.name}”.")
     try:
-        new_run = await services.engine.start_run(
+        new_run = await services.launcher.start(
             team_id, run.workflow_id, run.trigger_payload, user_id, "retry"
         )
     except EngineError as exc:
         raise NotAllowed(str(exc)) from None
     await services.audit.record(team_id, user_id, "run.retried", run_id, {"new_run": new_run})
-    await services.launcher.launch(new_run)
     return f":repeat: Retrying as run `{new_run}`."
 
 
@@ -132,7 +130,7 @@ async def decide_approval(
     except (NotAnApprover, ApprovalNotOpen) as exc:
         raise NotAllowed(str(exc).capitalize() + ".") from None
     if after.status == RunStatus.QUEUED:
-        await services.launcher.launch(run_id)
+        await services.launcher.enqueue(run_id)
     return (
         ":white_check_mark: You approved this."
         if approve

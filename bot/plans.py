@@ -5,6 +5,7 @@ plan replacing the previous preview. Each returns an error for the person who cl
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,6 +14,7 @@ from bot.blocks.plan import decided_blocks
 from bot.pending import APPROVED, CANCELLED, PENDING, PendingPlan
 from bot.services import BotServices
 from workflows.model import ManualTrigger, ScheduleTrigger, Workflow
+from workflows.schedules import next_fire_time
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +71,24 @@ async def approve(
 
 
 async def activate(services: BotServices, team_id: str, workflow_id: str, user_id: str) -> str:
-    """Make the workflow's trigger live; returns what happens next, in words."""
+    """Make the workflow's trigger live (a manual one runs now); returns what happens
+    next, in words."""
     record = await services.workflows.get(team_id, workflow_id)
     trigger = record.workflow.trigger
     if isinstance(trigger, ManualTrigger):
-        run_id = await services.engine.start_run(team_id, workflow_id, {}, user_id, "manual")
-        await services.launcher.launch(run_id)
-        return "Running it now — I'll keep you posted here in our DM."
-    next_fire = await services.triggers.activate(record)
+        await services.launcher.start(team_id, workflow_id, {}, user_id, "manual")
+        return "Running it now — I'll keep you posted in our DM."
+    state = await services.triggers.apply(team_id, workflow_id)
     if isinstance(trigger, ScheduleTrigger):
+        after = state.fires_after if state else datetime.now(UTC)
+        next_fire = next_fire_time(trigger, after)
         if next_fire is None:
             return "Its schedule has no future time left, so it will not run."
         local = next_fire.astimezone(ZoneInfo(trigger.timezone or "UTC"))
         return f"Next run: {local:%a %-d %b %Y at %H:%M} ({trigger.timezone or 'UTC'})."
+    if state is not None and state.webhook_token:
+        url = f"{services.settings.public_url.rstrip('/')}/webhooks/http/{state.webhook_token}"
+        return f"Send requests to {url} to run it (keep this address secret)."
     return "I'm watching for it now; each time it happens I'll run the steps."
 
 

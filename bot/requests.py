@@ -64,7 +64,11 @@ async def handle_request(
             )
         elif open_plan and open_plan.status == QUESTION:
             request = f"{open_plan.request} {text}"
-            result = await services.planner.plan(request, context)
+            partial = Workflow.model_validate(open_plan.document) if open_plan.document else None
+            question = Question(
+                text=open_plan.question or "", request=open_plan.request, partial=partial
+            )
+            result = await services.planner.answer(question, text, context)
         else:
             request = text
             result = await services.planner.plan(text, context)

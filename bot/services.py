@@ -7,8 +7,7 @@ small protocol each, so the bot never depends on how they are implemented."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,23 +17,33 @@ from connectors.registry import Registry
 from core.db import Database
 from core.settings import Settings
 from workflows.engine import Engine
-from workflows.store import AuditLog, RunRepo, WorkflowRecord, WorkflowRepo
+from workflows.model import Workflow
+from workflows.planning.results import Plan, PlanContext, Question
+from workflows.store import AuditLog, RunRepo, WorkflowRepo
+from workflows.subscriptions import TriggerState
 
 
 class Triggers(Protocol):
-    """Makes a stored workflow's trigger live (schedule, event subscription) or not."""
+    """Keeps a workflow's schedule or event subscription in line with its stored state
+    (active version, paused, deleted) — the scheduler side implements it."""
 
-    async def activate(self, record: WorkflowRecord) -> datetime | None:
-        """Start firing `record`'s trigger; returns the next fire time of a schedule."""
-        ...
-
-    async def deactivate(self, team_id: str, workflow_id: str) -> None: ...
+    async def apply(self, team_id: str, workflow_id: str) -> TriggerState | None: ...
 
 
 class RunLauncher(Protocol):
-    """Gets a queued run executed by some worker node."""
+    """Starts runs as jobs that any worker node may take."""
 
-    async def launch(self, run_id: str) -> None: ...
+    async def start(
+        self,
+        team_id: str,
+        workflow_id: str,
+        trigger_payload: dict[str, Any] | None,
+        requested_by: str,
+        trigger_kind: str = "manual",
+        version: int | None = None,
+    ) -> str: ...
+
+    async def enqueue(self, run_id: str) -> None: ...
 
 
 class Connection(Protocol):
@@ -63,9 +72,15 @@ class SlackClients(Protocol):
 
 
 class Planner(Protocol):
-    async def plan(self, text: str, context: object) -> object: ...
+    async def plan(self, text: str, context: PlanContext) -> Plan | Question: ...
 
-    async def revise(self, workflow: object, text: str, context: object) -> object: ...
+    async def revise(
+        self, workflow: Workflow, text: str, context: PlanContext
+    ) -> Plan | Question: ...
+
+    async def answer(
+        self, question: Question, text: str, context: PlanContext
+    ) -> Plan | Question: ...
 
 
 @dataclass

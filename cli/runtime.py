@@ -14,24 +14,36 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_install
 from bot.app import build_app
+from bot.clients import TeamClients
 from bot.dedupe import EventDeduplicator
 from bot.notifications import SlackConnectionNotifier
+from bot.pending import PendingPlans
+from bot.run_status import SlackRunReporter
 from bot.services import BotServices
 from connectors.client import HttpPool
 from connectors.connections import AuditTrail, Connections
-from connectors.registry import Registry
+from connectors.registry import Registry, load_registry
 from connectors.vault import Vault
-from core.db import Database
+from core.db import Database, is_sqlite
 from core.security import TokenCipher, cipher_from_settings
 from core.settings import Settings
 from migrations.runner import upgrade
 from oauth_app.app import create_web_app
+from workflows.engine import Engine
+from workflows.planner import build_planner
+from workflows.scheduling.node import TriggerServices, open_trigger_services, start_worker_node
+from workflows.store import AuditLog, RunRepo, WorkflowRepo
 
 
 @dataclass
 class Runtime:
     settings: Settings
     database: Database
+    registry: Registry
+    http: HttpPool
+    accounts: Accounts
+    engine: Engine
+    triggers: TriggerServices
     services: BotServices
     bolt: AsyncApp
     web: FastAPI
@@ -42,17 +54,48 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, worker: bool = True) -> AsyncIterator[Runtime]:
+    """Everything one ATOM process needs. With `worker` this process is also a worker
+    node (fires schedules, polls events, executes runs) — always so on SQLite, where the
+    scheduler lives in memory."""
     database = Database(settings.database_url)
-    services = BotServices(
-        settings=settings,
-        database=database,
-        dedupe=EventDeduplicator(database),
-    )
-    bolt = build_app(services)
+    registry = load_registry()
+    http = HttpPool(settings)
     try:
-        yield Runtime(settings, database, services, bolt, create_web_app(settings, database, bolt))
+        accounts = await open_accounts(settings, database, registry, http, AuditLog(database))
+        engine = Engine(database, registry, http, accounts.vault, settings)
+        node = (
+            start_worker_node
+            if worker or is_sqlite(settings.database_url)
+            else open_trigger_services
+        )
+        async with node(settings, database, engine, registry) as triggers:
+            services = BotServices(
+                settings=settings,
+                database=database,
+                dedupe=EventDeduplicator(database),
+                registry=registry,
+                workflows=WorkflowRepo(database),
+                runs=RunRepo(database),
+                audit=AuditLog(database),
+                engine=engine,
+                pending=PendingPlans(database),
+                planner=build_planner(settings, registry),
+                triggers=triggers.triggers,
+                launcher=triggers.runs,
+                connections=accounts.connections,
+                slack=TeamClients(settings, accounts.bot_tokens),
+            )
+            engine.add_observer(SlackRunReporter(services))
+            bolt = build_app(services, accounts.slack_oauth)
+            web = create_web_app(
+                settings, database, bolt, accounts.connections, webhooks=triggers.webhooks
+            )
+            yield Runtime(
+                settings, database, registry, http, accounts, engine, triggers, services, bolt, web
+            )
     finally:
+        await http.aclose()
         await database.dispose()
 
 
@@ -70,6 +113,7 @@ class Accounts:
     slack_oauth: AsyncOAuthSettings | None  # None: one workspace, from SLACK_BOT_TOKEN
     vault: Vault
     connections: Connections
+    bot_tokens: slack_install.BotTokenLookup
 
 
 async def open_accounts(
@@ -87,4 +131,6 @@ async def open_accounts(
     notifier = SlackConnectionNotifier(
         AsyncWebClient(base_url=slack_install.api_url(settings)), bot_tokens
     )
-    return Accounts(cipher, slack_oauth, vault, Connections(vault, http, notifier, audit))
+    return Accounts(
+        cipher, slack_oauth, vault, Connections(vault, http, notifier, audit), bot_tokens
+    )

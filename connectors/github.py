@@ -116,36 +116,31 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Issue(BaseModel):
+class _Numbered(BaseModel):
+    """What issues and pull requests share (GitHub numbers both in one sequence)."""
+
     repo: str = Field(description='"owner/name" of the repository.')
     number: int
     title: str
     body: str | None = None
     state: Literal["open", "closed"]
-    url: str = Field(description="Web link to the issue (the same as html_url).")
+    url: str = Field(description="Web link to it (the same as html_url).")
     html_url: str
     labels: list[str] = Field(description="Label names.")
-    assignees: list[str] = Field(description="Logins of the assignees.")
     author: str | None = Field(description="Login of the person who opened it.")
-    comments: int = 0
     created_at: datetime
+
+
+class Issue(_Numbered):
+    assignees: list[str] = Field(description="Logins of the assignees.")
+    comments: int = 0
     closed_at: datetime | None = None
 
 
-class PullRequest(BaseModel):
-    repo: str
-    number: int
-    title: str
-    body: str | None = None
-    state: Literal["open", "closed"]
-    url: str = Field(description="Web link to the pull request (the same as html_url).")
-    html_url: str
-    labels: list[str]
-    author: str | None
+class PullRequest(_Numbered):
     head: str = Field(description="The branch with the changes.")
     base: str = Field(description="The branch the changes would be merged into.")
     draft: bool = False
-    created_at: datetime
 
 
 class Repository(BaseModel):
@@ -243,39 +238,37 @@ def _label_names(raw: list[Any]) -> list[str]:
     return [label["name"] if isinstance(label, dict) else str(label) for label in raw]
 
 
+def _numbered(repo: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The `_Numbered` fields of an issue or pull request as GitHub sends it."""
+    return {
+        "repo": repo,
+        "number": raw["number"],
+        "title": raw["title"],
+        "body": raw.get("body"),
+        "state": raw["state"],
+        "url": raw["html_url"],
+        "html_url": raw["html_url"],
+        "labels": _label_names(raw.get("labels", [])),
+        "author": _login(raw.get("user")),
+        "created_at": raw["created_at"],
+    }
+
+
 def _issue(repo: str, raw: dict[str, Any]) -> Issue:
     return Issue(
-        repo=repo,
-        number=raw["number"],
-        title=raw["title"],
-        body=raw.get("body"),
-        state=raw["state"],
-        url=raw["html_url"],
-        html_url=raw["html_url"],
-        labels=_label_names(raw.get("labels", [])),
+        **_numbered(repo, raw),
         assignees=[login for u in raw.get("assignees") or [] if (login := _login(u))],
-        author=_login(raw.get("user")),
         comments=raw.get("comments", 0),
-        created_at=raw["created_at"],
         closed_at=raw.get("closed_at"),
     )
 
 
 def _pull_request(repo: str, raw: dict[str, Any]) -> PullRequest:
     return PullRequest(
-        repo=repo,
-        number=raw["number"],
-        title=raw["title"],
-        body=raw.get("body"),
-        state=raw["state"],
-        url=raw["html_url"],
-        html_url=raw["html_url"],
-        labels=_label_names(raw.get("labels", [])),
-        author=_login(raw.get("user")),
+        **_numbered(repo, raw),
         head=raw["head"]["ref"],
         base=raw["base"]["ref"],
         draft=bool(raw.get("draft")),
-        created_at=raw["created_at"],
     )
 
 

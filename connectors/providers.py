@@ -296,9 +296,7 @@ def provider_for(connector: Connector, settings: Settings) -> Provider:
             else Endpoints(
                 authorize=auth.authorize_url,
                 token=auth.token_url,
-                revoke=auth.revoke_url.replace("{client_id}", client_id)
-                if auth.revoke_url
-                else None,
+                revoke=auth.revoke_url,
             )
         )
         return OAuth2Provider(connector, auth, client_id, client_secret, endpoints, timeout)

@@ -13,9 +13,11 @@ from connectors.connections import Connections
 from core.db import Database
 from core.settings import Settings
 from oauth_app.metrics import Metrics
-from oauth_app.routes import health, oauth, webhooks
+from oauth_app.routes import health, oauth
+from oauth_app.routes import webhooks as webhook_routes
 from oauth_app.routes.slack import slack_router
 from oauth_app.routes.slack_install import slack_install_router
+from workflows.scheduling.webhooks import WebhookInbox
 
 
 def create_web_app(
@@ -23,13 +25,15 @@ def create_web_app(
     database: Database,
     bolt_app: AsyncApp | None = None,
     connections: Connections | None = None,
+    webhooks: WebhookInbox | None = None,
 ) -> FastAPI:
     app = FastAPI(title="ATOM", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.database = database
     app.state.metrics = Metrics()
     app.include_router(health.router)
-    app.include_router(webhooks.router)  # needs app.state.webhook_inbox (trigger services)
+    app.state.webhook_inbox = webhooks
+    app.include_router(webhook_routes.router)
     if bolt_app is not None:
         app.include_router(slack_router(bolt_app))
     # --- connecting accounts and installing into workspaces ---

@@ -111,6 +111,15 @@ class Entry:
     def name(self) -> str:
         return self.path_display.rsplit("/", 1)[-1]
 
+    def revision(self) -> dict[str, Any]:
+        """What file metadata and file link metadata both say of a file's version."""
+        return {
+            "client_modified": self.modified,
+            "server_modified": self.modified,
+            "rev": self.rev,
+            "size": len(self.content),
+        }
+
     def metadata(self, *, tagged: bool) -> dict[str, Any]:
         """FileMetadata / FolderMetadata; `tagged` adds the ".tag" Metadata carries."""
         meta: dict[str, Any] = {
@@ -121,12 +130,7 @@ class Entry:
         }
         if self.tag == "file":
             meta.update(
-                client_modified=self.modified,
-                server_modified=self.modified,
-                rev=self.rev,
-                size=len(self.content),
-                is_downloadable=True,
-                content_hash=content_hash(self.content),
+                self.revision(), is_downloadable=True, content_hash=content_hash(self.content)
             )
         return {".tag": self.tag, **meta} if tagged else meta
 
@@ -541,12 +545,7 @@ class DropboxEmulator(Emulator):
             "link_permissions": _link_permissions(),
         }
         if entry.tag == "file":
-            link.update(
-                client_modified=entry.modified,
-                server_modified=entry.modified,
-                rev=entry.rev,
-                size=len(entry.content),
-            )
+            link.update(entry.revision())
         if settings.get("expires"):
             link["expires"] = settings["expires"]
         return link

@@ -34,13 +34,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.emulator import Emulator, EmulatorError, Grant, bearer_token
+from sandbox.emulator import SANDBOX_USER, Emulator, EmulatorError, Grant, bearer_token
 from sandbox.wire import decode_token, encode_token, iso_millis, parse_iso
 
 T = TypeVar("T")
 
 AUTH = "https://www.googleapis.com/auth/"
 MAIL_GOOGLE_COM = "https://mail.google.com/"
+SANDBOX_ADDRESS = f"{SANDBOX_USER}@example.com"  # the sandbox user's Google account
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 _STATUS = {
@@ -706,7 +707,7 @@ class GmailEmulator(GoogleEmulator):
         sender: str,
         subject: str = "",
         body: str = "",
-        to: str = "sandbox-user@example.com",
+        to: str = SANDBOX_ADDRESS,
         labels: Sequence[str] = ("INBOX", "UNREAD"),
         received_at: datetime | None = None,
     ) -> MailMessage:
@@ -1020,7 +1021,7 @@ class GoogleDriveEmulator(GoogleEmulator):
         parents: Sequence[str] = (),
         content: bytes = b"",
         created_time: datetime | None = None,
-        owner: str = "sandbox-user@example.com",
+        owner: str = SANDBOX_ADDRESS,
         file_id: str | None = None,
     ) -> dict[str, Any]:
         """A file the user made outside ATOM (so `drive.file` tokens do not see it)."""

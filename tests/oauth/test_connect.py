@@ -30,8 +30,8 @@ async def test_github_connect_stores_encrypted_token_that_an_action_uses(atom: A
     assert len(exchange["code_verifier"]) >= 43
 
     # the token works, and the database never saw it in plain text
-    [grant] = provider.consents_of("github")[-1:]
-    token = grant.access_tokens[0]
+    [consent] = provider.consents_of("github")[-1:]
+    token = consent.access_tokens[0]
     assert token.startswith("gho_")
     assert token not in await atom.raw_rows()
     issues = await atom.run("github.list_issues", {"repo": REPO})
@@ -94,8 +94,13 @@ async def test_trello_token_flow_through_the_fragment(atom: Atom) -> None:
     assert relay and "token" not in relay[0]  # the fragment never reached the server
     card = await atom.run("trello.create_card", {"list": "Inbox", "name": "From the vault"})
     assert card.model_dump()["name"] == "From the vault"
-    [grant] = atom.emulators.provider.consents_of("trello")[-1:]
-    assert grant.access_tokens[0] not in await atom.raw_rows()
+    [consent] = atom.emulators.provider.consents_of("trello")[-1:]
+    assert consent.access_tokens[0] not in await atom.raw_rows()
+
+    disconnected = await atom.connections.disconnect(TEAM_A, ALICE, "trello")
+    assert disconnected.revoked and consent.revoked
+    [revocation] = atom.emulators.provider.received(f"/trello/tokens/{consent.access_tokens[0]}")
+    assert revocation.method == "DELETE" and revocation.query["key"] == atom.settings.trello_api_key
 
 
 async def test_declined_consent_stores_nothing_and_says_so(atom: Atom) -> None:
@@ -131,7 +136,7 @@ async def test_disconnect_revokes_at_the_provider_where_it_can(atom: Atom) -> No
     provider = atom.emulators.provider
     await atom.connect("asana")
     await atom.connect("github")
-    [asana_grant] = provider.consents_of("asana")[-1:]
+    [asana_consent] = provider.consents_of("asana")[-1:]
 
     asana = await atom.connections.disconnect(TEAM_A, ALICE, "asana")
 
@@ -139,9 +144,9 @@ async def test_disconnect_revokes_at_the_provider_where_it_can(atom: Atom) -> No
     assert "revoked them at Asana" in asana.message
     [revocation] = provider.received("/asana/revoke")[-1:]
     form = revocation.form()
-    assert form["token"] == asana_grant.refresh_token
+    assert form["token"] == asana_consent.refresh_token
     assert form["client_id"] == provider.clients["asana"].client_id
-    assert asana_grant.revoked
+    assert asana_consent.revoked
 
     github = await atom.connections.disconnect(TEAM_A, ALICE, "github")
     assert github and not github.revoked

@@ -5,6 +5,7 @@ connection expired and DMs the user a Reconnect button."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -29,8 +30,11 @@ def refreshes(atom: Atom) -> list[dict[str, str]]:
     return atom.emulators.provider.token_requests("github", "refresh_token")
 
 
-async def test_token_is_renewed_before_it_expires(expiring_github: Atom) -> None:
+async def test_token_is_renewed_before_it_expires(
+    expiring_github: Atom, caplog: pytest.LogCaptureFixture
+) -> None:
     atom = expiring_github
+    caplog.set_level(logging.DEBUG)
     before = len(refreshes(atom))
     [consent] = atom.emulators.provider.consents_of("github")[-1:]
     first_token, first_refresh = consent.access_tokens[0], consent.refresh_token
@@ -47,6 +51,9 @@ async def test_token_is_renewed_before_it_expires(expiring_github: Atom) -> None
     info = await atom.vault.get(GITHUB)
     assert info is not None and info.expires_at is not None
     assert info.expires_at > atom.clock.now()
+    assert "renewed the github connection" in caplog.text
+    for secret in (*consent.access_tokens, consent.refresh_token, first_refresh):
+        assert str(secret) not in caplog.text
 
 
 async def test_a_rejected_token_is_renewed_once_and_the_call_retried(expiring_github: Atom) -> None:

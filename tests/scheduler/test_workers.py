@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -122,7 +123,12 @@ async def test_fifty_schedules_due_at_once_each_run_exactly_once(
             done = len(runs) >= 50 and all(r.status.finished for r in runs)
             return runs if done else None
 
-        await eventually(all_finished, timeout=40)
+        try:
+            await eventually(all_finished, timeout=40)
+        except TimeoutError:
+            statuses = Counter(str(run.status) for run in await _runs(world))
+            logs = "\n".join(node.log()[-3000:] for node in nodes.values())
+            pytest.fail(f"runs by status after 40s: {dict(statuses)}\n{logs}")
         await asyncio.sleep(1)  # time for any duplicate to show up
         runs = await _runs(world)
         assert all(node.process.returncode is None for node in nodes.values())

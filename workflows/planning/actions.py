@@ -407,11 +407,7 @@ def _message_text(clause: ActionClause, draft: Draft) -> str | None:
         about = clause.phrases.first("to", "about")
         if about and not is_service_word(about) and not channels(about):
             return f"Reminder: {clause.restore(about)}"
-    intro = head_object(clause)
-    composed = composed_text(draft, intro)
-    if composed:
-        return composed
-    return sentence(intro) if intro and not re.search(r"\b(?:message|it)\b", intro) else None
+    return composed_text(draft, head_object(clause))
 
 
 def post_message(clause: ActionClause, draft: Draft) -> None:

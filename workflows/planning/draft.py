@@ -17,6 +17,7 @@ from connectors.registry import Registry
 from workflows.model import Workflow
 from workflows.planning.results import Choice, PlanContext
 from workflows.planning.subjects import Subject, subject_of
+from workflows.planning.summary import describe_cron
 from workflows.planning.text import Request
 
 MAX_NAME_CHARS = 200
@@ -305,10 +306,20 @@ def step_label(step: StepDraft) -> str:
     return STEP_LABELS.get(step.action, step.action)
 
 
+def _when_words(trigger: dict[str, Any]) -> str:
+    """A short label of when a workflow runs: "New issue in acme/api", "Every weekday at 09:00"."""
+    if trigger.get("cron"):
+        return describe_cron(trigger["cron"])
+    if trigger.get("at"):
+        return f"{datetime.fromisoformat(trigger['at']):%a %d %b %H:%M}"
+    return "Scheduled" if trigger.get("rrule") else ""
+
+
 def default_name(draft: Draft) -> str:
     """ "New issue in acme/api: Trello card, #dev" — what a list of workflows shows."""
     labels = list(dict.fromkeys(step_label(s) for s in draft.steps))
     what = ", ".join(labels) or "no steps yet"
-    if draft.trigger_words:
-        return f"{draft.trigger_words}: {what}"
+    when = draft.trigger_words or _when_words(draft.trigger)
+    if when:
+        return f"{when[:1].upper()}{when[1:]}: {what}"
     return what[:1].upper() + what[1:]

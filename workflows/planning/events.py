@@ -49,7 +49,11 @@ def _has(pattern: str, text: str) -> bool:
 
 def _github(clause: str, draft: Draft) -> bool:
     pull = _has(r"\b(?:pull\s+requests?|prs?|merge\s+requests?)\b", clause)
-    issue = _has(r"\b(?:issues?|bugs?|bug\s+reports?|tickets?)\b", clause)
+    issue = _has(
+        r"\b(?:issues?|bug\s+reports?|tickets?)\b"
+        r"|\bbugs?\s+(?:is|are|gets?|was)\s+(?:reported|filed|opened|raised|created)",
+        clause,
+    )
     if not (pull or issue):
         return False
     key, kind = (

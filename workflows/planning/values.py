@@ -80,12 +80,18 @@ GENERIC_OBJECTS = {
     "an alert",
 }
 LINK_LABELS = {
-    "trello": "Trello card",
-    "asana": "Asana task",
-    "github": "GitHub",
-    "google_calendar": "Calendar event",
-    "google_drive": "Drive",
-    "dropbox": "Dropbox",
+    "trello.create_card": "Trello card",
+    "trello.move_card": "Trello card",
+    "asana.create_task": "Asana task",
+    "asana.complete_task": "Asana task",
+    "github.create_issue": "GitHub issue",
+    "github.close_issue": "GitHub issue",
+    "google_drive.upload_file": "Drive file",
+    "google_drive.create_folder": "Drive folder",
+    "dropbox.upload_file": "Dropbox file",
+    "dropbox.create_folder": "Dropbox folder",
+    "dropbox.create_shared_link": "Dropbox link",
+    "http.request": "Response from",
 }
 FILE_NAME = re.compile(r"(?<![\w@/.-])([\w-][\w .-]{0,80}?\.[A-Za-z0-9]{1,5})(?![\w@/-])")
 
@@ -177,12 +183,13 @@ def label_list(phrase: str, request: Request) -> list[str]:
 
 
 def file_name(clause: ActionClause) -> str | None:
-    named = clause.phrases.first("called", "named", "titled")
-    if named is not None:
+    """A file name: "called/named/as notes.txt", a name.ext anywhere, or a quoted name."""
+    named = clause.phrases.first("called", "named", "titled", "as")
+    if named is not None and (clause.restore(named) or "").strip():
         return clause.restore(named)
-    head = clause.restore(clause.phrases.head) or ""
-    match = FILE_NAME.search(re.sub(r"\S+@\S+|https?://\S+", " ", head))
-    if match and not match.group(1).startswith("/"):
+    text = clause.request.restore(clause.text)
+    match = FILE_NAME.search(re.sub(r"\S+@\S+|https?://\S+|(?<!\w)/\S*", " ", text))
+    if match:
         return match.group(1).strip().split()[-1]
     return head_quote(clause)
 
@@ -212,7 +219,7 @@ def trigger_line(draft: Draft) -> str | None:
 
 
 def step_line(draft: Draft, thing: Thing) -> str | None:
-    """One line about an earlier step's result (what it made and its link)."""
+    """One line about an earlier step's result (what it made, its title and link)."""
     step = next((s for s in draft.steps if f"steps.{s.id}" == thing.root), None)
     if step is None:
         return None
@@ -221,20 +228,21 @@ def step_line(draft: Draft, thing: Thing) -> str | None:
             f"Open issues in {step.inputs.get('repo')} ({{{{ {thing.root}.count }}}}):\n"
             f"{{{{ {thing.root}.issues | map(attribute='title') | join('\\n') }}}}"
         )
-    label = LINK_LABELS.get(step.connector, step.connector)
+    link = thing.subject.template("link") or thing.subject.template("path")
     if step.action == "google_calendar.create_event":
         start = step.inputs.get("start")
         when = ""
         if isinstance(start, str) and "{{" not in start:
             when = f" on {format_moment(datetime.fromisoformat(start))}"
         title = step.inputs.get("summary", "Meeting")
-        link = thing.subject.template("link")
         return f"{title}{when}" + (f": {link}" if link else "")
-    link = thing.subject.template("link")
-    if link:
-        return f"{label}: {link}"
-    path = thing.subject.template("path")
-    return f"{label}: {path}" if path else None
+    if link is None:
+        return None
+    label = LINK_LABELS.get(step.action, step.connector)
+    title = thing.subject.template("title")
+    if title and draft.trigger_thing() is None:
+        return f"{label}: {title} {link}"
+    return f"{label}: {link}"
 
 
 def composed_text(draft: Draft, intro: str = "") -> str | None:
