@@ -4,8 +4,10 @@ module (migrations/metadata.py), URL from the config or from Settings."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import TypeDecorator
 from sqlalchemy.engine import Connection
 
 from core.db import create_engine, is_sqlite
@@ -20,6 +22,14 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
+def _render_item(kind: str, obj: Any, _autogen_context: Any) -> str | bool:
+    """Our TypeDecorators (UTC datetimes, …) are written as their plain SQL type, so the
+    migrations never import application modules."""
+    if kind == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -27,6 +37,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=is_sqlite(_url()),
         compare_type=True,
+        render_item=_render_item,
     )
 
 

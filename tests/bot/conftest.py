@@ -6,13 +6,18 @@ import pytest
 
 from cli.sandbox_session import SandboxSession, sandbox_session
 from core.db import Database
+from core.security import generate_key
 from core.settings import Settings
+from tests.scheduler.conftest import prepare_scheduler_tables
+from tests.tasks import held
 
 
 @pytest.fixture
-async def session(database: Database) -> AsyncIterator[SandboxSession]:
-    """ATOM running against the Slack emulator, on the test's database (SQLite and
-    Postgres)."""
-    settings = Settings(_env_file=None, database_url=database.url, log_json=False)
-    async with sandbox_session(settings) as running:
+async def session(database: Database, tmp_path) -> AsyncIterator[SandboxSession]:
+    """ATOM running against the sandbox (every emulator), on the test's database (SQLite
+    and Postgres)."""
+    settings = Settings(_env_file=None, database_url=database.url, log_json=False,
+                        data_dir=str(tmp_path), encryption_keys=generate_key())
+    await prepare_scheduler_tables(database)
+    async with held(sandbox_session(settings)) as running:
         yield running

@@ -23,18 +23,27 @@ async def test_atom_help_is_ephemeral_usage(session: SandboxSession) -> None:
 
 async def test_dm_round_trip(session: SandboxSession) -> None:
     harness = session.harness
-    await harness.dm("hello there")
+    await harness.dm("hello")
     reply = await harness.reply()
     assert reply.kind == "message"
     assert reply.channel == session.slack.im_with(harness.user).id
     assert "what I can do" in reply.content
 
 
-async def test_unknown_request_gets_help_not_silence(session: SandboxSession) -> None:
-    await session.harness.command("frobnicate the widgets")
+async def test_unknown_subcommand_gets_help_not_silence(session: SandboxSession) -> None:
+    await session.harness.command("lsit")
     reply = await session.harness.reply()
-    assert "frobnicate the widgets" in reply.content
+    assert reply.kind == "ephemeral"
+    assert "I don't know the command `lsit`. Did you mean `/atom list`?" in reply.content
     assert "/atom help" in reply.content
+
+
+async def test_request_nobody_can_map_gets_a_question_not_silence(session: SandboxSession
+                                                                  ) -> None:
+    await session.harness.dm("frobnicate the widgets")
+    reply = await session.harness.reply()
+    assert "I can do these" in reply.content
+    assert reply.thread_ts is not None
 
 
 async def test_bad_signature_is_rejected_and_not_handled(session: SandboxSession) -> None:

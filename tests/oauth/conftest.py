@@ -88,7 +88,7 @@ class Emulators:
         return overrides
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulators() -> Iterator[Emulators]:
     running = Emulators(
         OAuthProviderEmulator(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,9 @@ from bot.slack_install import (
     multi_workspace,
     oauth_settings,
 )
+from cli.runtime import open_accounts
+from connectors.client import HttpPool
+from connectors.registry import load_registry
 from core.db import Database
 from core.security import TokenCipher, generate_key
 from core.settings import Settings
@@ -159,3 +163,27 @@ async def test_single_workspace_token_serves_only_its_workspace(slack: SlackEmul
     lookup = bot_token_lookup(settings, None)
     assert await lookup(TEAM_ID) == slack.bot_token
     assert await lookup(TEAM_B) is None
+
+
+async def test_open_accounts_wires_one_or_many_workspaces(
+    database: Database, slack: SlackEmulator, tmp_path: Path
+) -> None:
+    base = {
+        "database_url": database.url,
+        "data_dir": str(tmp_path),
+        "slack_api_url": f"{slack.url}/api/",
+    }
+    registry = load_registry(["connectors.github"])
+    single = Settings(_env_file=None, slack_bot_token=slack.bot_token, **base)
+    many = Settings(_env_file=None, **base, **slack.install_settings())
+    http = HttpPool(single)
+    try:
+        one = await open_accounts(single, database, registry, http)
+        assert one.slack_oauth is None
+        assert await one.vault.for_service(TEAM_ID, ALICE, "slack") is not None
+        multi = await open_accounts(many, database, registry, http)
+        assert multi.slack_oauth is not None
+        assert await multi.vault.for_service(TEAM_ID, ALICE, "slack") is None  # not installed
+    finally:
+        await http.aclose()
+    assert (tmp_path / "encryption.key").exists()  # no ATOM_ENCRYPTION_KEYS: generated once

@@ -4,7 +4,7 @@ services' official descriptions (shared/specs/deepgram.json, openai.json)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -50,16 +50,6 @@ CLIP = Clip(
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
         yield client
-
-
-@pytest.fixture
-def self_hosted() -> Iterator[WhisperEmulator]:
-    emulator = WhisperEmulator(require_key=False)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def check_listen_request(request: Any) -> None:
@@ -296,15 +286,15 @@ async def test_whisper_rejections_are_openai_errors(
 
 
 async def test_a_self_hosted_whisper_server_needs_no_key(
-    self_hosted: WhisperEmulator, http: httpx.AsyncClient
+    self_hosted_whisper: WhisperEmulator, http: httpx.AsyncClient
 ) -> None:
     audio = tone_wav()
-    self_hosted.transcripts.say(audio, SPOKEN)
-    overrides = self_hosted.settings_overrides()
+    self_hosted_whisper.transcripts.say(audio, SPOKEN)
+    overrides = self_hosted_whisper.settings_overrides()
     assert "openai_api_key" not in overrides
     transcriber = make_transcriber(voice_settings(**overrides), http)
     assert await transcriber.transcribe(CLIP, audio) == SPOKEN
-    [request] = self_hosted.received("/v1/audio/transcriptions")
+    [request] = self_hosted_whisper.received("/v1/audio/transcriptions")
     assert "authorization" not in request.headers
 
 

@@ -49,7 +49,7 @@ def _check(planner: OfflinePlanner, result: Plan | Question) -> None:
         assert result.text.strip()
 
 
-fuzz = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @fuzz
