@@ -1,9 +1,9 @@
 """Score a planner on the case file and print its accuracy per category.
 
-    .venv/bin/python bench/planner_eval.py                 # the offline planner
-    .venv/bin/python bench/planner_eval.py --llm           # the LLM planner (OPENAI_API_KEY,
-                                                           # OPENAI_BASE_URL, ATOM_LLM_MODEL)
-    .venv/bin/python bench/planner_eval.py --failures      # also list what went wrong
+.venv/bin/python bench/planner_eval.py                 # the offline planner
+.venv/bin/python bench/planner_eval.py --llm           # the LLM planner (OPENAI_API_KEY,
+                                                       # OPENAI_BASE_URL, ATOM_LLM_MODEL)
+.venv/bin/python bench/planner_eval.py --failures      # also list what went wrong
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.llm and settings.openai_api_key is None:
-        print("--llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)", file=sys.stderr)
+        print(
+            "--llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)", file=sys.stderr
+        )
         return 1
     planner = build_planner(settings) if args.llm else Planner(load_registry())
     started = time.perf_counter()

@@ -32,6 +32,7 @@ class PendingPlan(Base):
     request: Mapped[str] = mapped_column(Text, default="")
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     question: Mapped[str | None] = mapped_column(Text)
+    question_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     workflow_id: Mapped[str | None] = mapped_column(String(64))
     decided_by: Mapped[str | None] = mapped_column(String(32))

@@ -39,9 +39,15 @@ async def supersede(services: BotServices, client: AsyncWebClient, plan: Pending
 
 
 async def approve(
-    services: BotServices, client: AsyncWebClient, team_id: str, plan_id: str, user_id: str
+    services: BotServices,
+    client: AsyncWebClient,
+    team_id: str,
+    plan_id: str,
+    user_id: str,
+    where: tuple[str, str],
 ) -> str | None:
-    """Approve, store and activate a plan. Returns an error for the clicker (shown to them
+    """Approve, store and activate a plan; `where` is the clicked preview (channel, ts).
+    Returns an error for the clicker (shown to them
     alone), or None when the plan was approved."""
     plan = await services.pending.get(team_id, plan_id)
     if plan is None or plan.document is None:
@@ -49,7 +55,7 @@ async def approve(
     if plan.user_id != user_id:
         return f"Only <@{plan.user_id}>, who asked for this plan, can approve it."
     if not await services.pending.decide(team_id, plan_id, APPROVED, user_id):
-        return f"This plan was already {plan.status}."
+        return await _already_decided(services, team_id, plan_id)
     workflow = Workflow.model_validate(plan.document)
     workflow_id, version = await services.workflows.create(team_id, user_id, workflow)
     await services.audit.record(
@@ -58,8 +64,8 @@ async def approve(
     await services.pending.save(team_id, plan_id, workflow_id=workflow_id)
     outcome = await activate(services, team_id, workflow_id, user_id)
     await client.chat_update(
-        channel=plan.channel_id,
-        ts=plan.message_ts,
+        channel=where[0],
+        ts=where[1],
         text=f"Approved: {workflow.name}",
         blocks=decided_blocks(
             workflow,
@@ -93,7 +99,12 @@ async def activate(services: BotServices, team_id: str, workflow_id: str, user_i
 
 
 async def cancel(
-    services: BotServices, client: AsyncWebClient, team_id: str, plan_id: str, user_id: str
+    services: BotServices,
+    client: AsyncWebClient,
+    team_id: str,
+    plan_id: str,
+    user_id: str,
+    where: tuple[str, str],
 ) -> str | None:
     plan = await services.pending.get(team_id, plan_id)
     if plan is None:
@@ -101,11 +112,11 @@ async def cancel(
     if plan.user_id != user_id:
         return f"Only <@{plan.user_id}>, who asked for this plan, can cancel it."
     if not await services.pending.decide(team_id, plan_id, CANCELLED, user_id):
-        return f"This plan was already {plan.status}."
+        return await _already_decided(services, team_id, plan_id)
     if plan.document:
         await client.chat_update(
-            channel=plan.channel_id,
-            ts=plan.message_ts,
+            channel=where[0],
+            ts=where[1],
             text="Plan cancelled",
             blocks=decided_blocks(
                 Workflow.model_validate(plan.document),
@@ -114,3 +125,9 @@ async def cancel(
             ),
         )
     return None
+
+
+async def _already_decided(services: BotServices, team_id: str, plan_id: str) -> str:
+    """What to tell someone who clicked a plan that another click just decided."""
+    current = await services.pending.get(team_id, plan_id)
+    return f"This plan was already {current.status if current else 'removed'}."

@@ -8,17 +8,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import HELP_TEXT, help_blocks
 from bot.blocks.kit import actions, button, fallback_text, section
 from bot.blocks.plan import MissingConnection, plan_blocks, question_blocks
-from bot.pending import PENDING, QUESTION
+from bot.pending import PENDING, QUESTION, PendingPlan
 from bot.plans import supersede
 from bot.services import BotServices
 from workflows.model import EventTrigger, Workflow
-from workflows.planning.results import Plan, PlanContext, PlannerError, Question
+from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,7 @@ async def handle_request(
             )
         elif open_plan and open_plan.status == QUESTION:
             request = f"{open_plan.request} {text}"
-            partial = Workflow.model_validate(open_plan.document) if open_plan.document else None
-            question = Question(
-                text=open_plan.question or "", request=open_plan.request, partial=partial
-            )
-            result = await services.planner.answer(question, text, context)
+            result = await services.planner.answer(saved_question(open_plan), text, context)
         else:
             request = text
             result = await services.planner.plan(text, context)
@@ -122,6 +119,7 @@ async def show_result(
             request=request,
             status=QUESTION,
             question=result.text,
+            question_state=question_state(result),
             document=result.partial.to_document() if result.partial else None,
         )
         blocks = question_blocks(result.text)
@@ -190,3 +188,24 @@ async def missing_connections(
         for service in missing
         if service in services.registry.connectors
     ]
+
+
+def question_state(question: Question) -> dict[str, Any]:
+    """What a Question needs besides its text, request and partial workflow, as JSON."""
+    return {
+        "slots": [[slot.path, slot.question] for slot in question.slots],
+        "choices": [[choice.label, choice.request] for choice in question.choices],
+        "planner": question.planner,
+    }
+
+
+def saved_question(plan: PendingPlan) -> Question:
+    state = plan.question_state or {}
+    return Question(
+        text=plan.question or "",
+        request=plan.request,
+        partial=Workflow.model_validate(plan.document) if plan.document else None,
+        slots=tuple(Slot(path, text) for path, text in state.get("slots", [])),
+        choices=tuple(Choice(label, request) for label, request in state.get("choices", [])),
+        planner=state.get("planner", "offline"),
+    )

@@ -28,7 +28,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from pydantic import ValidationError
 
@@ -327,7 +327,9 @@ class Engine:
             await self._notify(ex.run.team_id, ex.run.id)
         log.info("run %s running on %s", ex.run.id, self.worker_id)
 
-    async def _finish(self, ex: _Execution, status: RunStatus, message: str | None = None) -> None:
+    async def _finish(
+        self, ex: _Execution, status: RunStatus, message: str | None = None
+    ) -> NoReturn:
         async with self._write(ex) as tx:
             await tx.update_run(**self._closing(status, message))
         log.info("run %s %s", ex.run.id, status)
@@ -358,8 +360,7 @@ class Engine:
         await self._stop_if_cancelled(ex)
         action = self.catalog.action(step.action)
         if action is None:
-            await self._conclude(ex, index, step, _failed(f"unknown action `{step.action}`"))
-            return
+            await self._end_run(ex, step, _failed(f"unknown action `{step.action}`"))
         context = ex.context()
         try:
             if step.if_ is not None and not evaluate(step.if_, context, f"steps[{index}].if"):
@@ -372,7 +373,7 @@ class Engine:
             else:
                 await self._run_once(ex, index, step, action, record, context)
         except TemplateError as exc:
-            await self._conclude(ex, index, step, _failed(str(exc)))
+            await self._end_run(ex, step, _failed(str(exc)))
 
     async def _skip(self, ex: _Execution, index: int, step: Step) -> None:
         async with self._write(ex) as tx:
@@ -390,11 +391,12 @@ class Engine:
         context: dict[str, Any],
     ) -> None:
         if record.status == StepStatus.RUNNING and not action.idempotent:
-            outcome = self._interrupted(step, action, record.idempotency_key)
-            await self._conclude(ex, index, step, outcome)
+            await self._end_run(ex, step, self._interrupted(step, action, record.idempotency_key))
         inputs = render(step.with_, context, f"steps[{index}].with")
         outcome = await self._call(ex, index, step, action, inputs, None, record.attempts)
-        await self._conclude(ex, index, step, outcome)
+        if outcome.status != StepStatus.SUCCEEDED:
+            await self._end_run(ex, step, outcome)
+        await self._succeed(ex, step, outcome.output)
 
     async def _run_items(
         self, ex: _Execution, index: int, step: Step, action: Action, context: dict[str, Any]
@@ -419,13 +421,11 @@ class Engine:
                     ex, index, step, action, inputs, position, state["attempts"]
                 )
             if outcome.status != StepStatus.SUCCEEDED:
-                await self._conclude(ex, index, step, outcome, position)
-                return
+                await self._end_run(ex, step, outcome, (index, position))
             await self._save(
                 ex, index, step, position, status=StepStatus.SUCCEEDED, output=outcome.output
             )
-        outputs = [state["output"] for state in iterations[: len(items)]]
-        await self._conclude(ex, index, step, _Outcome(StepStatus.SUCCEEDED, outputs))
+        await self._succeed(ex, step, [state["output"] for state in iterations[: len(items)]])
 
     # --- calling an action --------------------------------------------------------------
 
@@ -556,32 +556,37 @@ class Engine:
                 )
         await self._notify(ex.run.team_id, ex.run.id)
 
-    async def _conclude(
-        self, ex: _Execution, index: int, step: Step, outcome: _Outcome, item: int | None = None
-    ) -> None:
-        """Persist a step's end; a failed or unknown step also ends the run."""
-        if outcome.status == StepStatus.SUCCEEDED:
-            async with self._write(ex) as tx:
-                await tx.update_step(
-                    step.id,
-                    status=StepStatus.SUCCEEDED,
-                    output=outcome.output,
-                    error=None,
-                    finished_at=self.clock(),
-                )
-            ex.outputs[step.id] = outcome.output
-            log.info("run %s: step %s succeeded", ex.run.id, step.id)
-            await self._notify(ex.run.team_id, ex.run.id)
-            return
+    async def _succeed(self, ex: _Execution, step: Step, output: Any) -> None:
+        async with self._write(ex) as tx:
+            await tx.update_step(
+                step.id,
+                status=StepStatus.SUCCEEDED,
+                output=output,
+                error=None,
+                finished_at=self.clock(),
+            )
+        ex.outputs[step.id] = output
+        log.info("run %s: step %s succeeded", ex.run.id, step.id)
+        await self._notify(ex.run.team_id, ex.run.id)
+
+    async def _end_run(
+        self,
+        ex: _Execution,
+        step: Step,
+        outcome: _Outcome,
+        item: tuple[int, int] | None = None,
+    ) -> NoReturn:
+        """Persist a failed or unknown step (or for_each `item`: (step index, position))
+        together with the run's end: `failed`, or `needs_attention` when unknown."""
         unknown = outcome.status == StepStatus.UNKNOWN
         run_status = RunStatus.NEEDS_ATTENTION if unknown else RunStatus.FAILED
         run_message = outcome.message if unknown else f"Step `{step.id}` failed: {outcome.message}"
         async with self._write(ex) as tx:
             changes: dict[str, Any] = {}
             if item is not None:
-                iterations = ex.iterations[index]
-                iterations[item] = {
-                    **iterations[item],
+                iterations = ex.iterations[item[0]]
+                iterations[item[1]] = {
+                    **iterations[item[1]],
                     "status": outcome.status,
                     "error": outcome.message,
                 }
@@ -607,7 +612,7 @@ class Engine:
         step: Step,
         record: StepRecord,
         context: dict[str, Any],
-    ) -> None:
+    ) -> NoReturn:
         """Persist the approval request and pause the run (lease released)."""
         approval = record.approval
         if approval is None:
@@ -615,8 +620,7 @@ class Engine:
             try:
                 request = ApprovalRequest.model_validate(inputs)
             except ValidationError as exc:
-                await self._conclude(ex, index, step, _failed(_input_problems(None, exc)))
-                raise AssertionError("unreachable: _conclude stops the run") from exc
+                await self._end_run(ex, step, _failed(_input_problems(None, exc)))
             deadline = self.clock() + timedelta(seconds=request.timeout)
             approval = {
                 **request.model_dump(mode="json"),

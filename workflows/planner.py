@@ -97,7 +97,9 @@ async def plan(text: str, context: PlanContext) -> Plan | Question:
     return await default_planner().plan(text, context)
 
 
-async def revise(workflow: Workflow, text: str, context: PlanContext | None = None) -> Plan | Question:
+async def revise(
+    workflow: Workflow, text: str, context: PlanContext | None = None
+) -> Plan | Question:
     return await default_planner().revise(workflow, text, context or PlanContext())
 
 

@@ -37,6 +37,11 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
     return body["team"]["id"], body["user"]["id"], body["actions"][0].get("value", "")
 
 
+def _message(body: dict[str, Any]) -> tuple[str, str]:
+    """(channel, ts) of the message whose button was clicked."""
+    return body["container"]["channel_id"], body["container"]["message_ts"]
+
+
 def register(app: AsyncApp) -> None:
     @app.action(APPROVE)
     async def approve_plan(
@@ -44,7 +49,7 @@ def register(app: AsyncApp) -> None:
     ) -> None:
         await ack()
         team, user, plan_id = _clicked(body)
-        error = await plans.approve(services, client, team, plan_id, user)
+        error = await plans.approve(services, client, team, plan_id, user, _message(body))
         if error:
             await tell(client, body, error)
 
@@ -54,7 +59,7 @@ def register(app: AsyncApp) -> None:
     ) -> None:
         await ack()
         team, user, plan_id = _clicked(body)
-        error = await plans.cancel(services, client, team, plan_id, user)
+        error = await plans.cancel(services, client, team, plan_id, user, _message(body))
         if error:
             await tell(client, body, error)
 

@@ -317,3 +317,16 @@ async def test_missing_configuration_says_what_to_set(
 ) -> None:
     with pytest.raises(SpeechToTextNotConfigured, match=names):
         make_transcriber(voice_settings(**values), http)
+
+
+def test_emulator_settings_point_atom_at_the_emulators(
+    deepgram: DeepgramEmulator, self_hosted_whisper: WhisperEmulator
+) -> None:
+    assert deepgram.settings_overrides() == {
+        "deepgram_base_url": deepgram.url,
+        "deepgram_api_key": deepgram.api_key,
+    }
+    assert self_hosted_whisper.settings_overrides() == {
+        "openai_base_url": f"{self_hosted_whisper.url}/v1",
+        "stt_provider": "openai",
+    }

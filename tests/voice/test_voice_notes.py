@@ -1,9 +1,10 @@
 """Voice notes end to end: a generated audio clip is shared through the sandbox Slack, ATOM
 downloads it, transcribes it through the speech-to-text emulator, says what it heard in
-the clip's thread and answers it through the same request path as typed text.
+the clip's thread and answers it through the same request path as typed text — a plan
+preview whose approval creates the calendar event.
 
-The answer after "I heard" is whatever `bot.requests.handle_request` says (help today, a
-plan preview with the planner), so these tests check where it appears, not its words.
+Settings a test changes (size limit, key, timeout, provider) are changed on the running
+ATOM: they are read afresh for every clip.
 """
 
 from __future__ import annotations
@@ -11,17 +12,26 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from bot.blocks.plan import APPROVE
 from cli.sandbox_session import SandboxSession
 from sandbox.deepgram import DeepgramEmulator
+from sandbox.google import GoogleCalendarEmulator
 from sandbox.harness import BotMessage, SlackHarness
 from sandbox.slack import BOT_SCOPES, BOT_USER_ID, SlackEmulator, SlackFile
 from sandbox.whisper import WhisperEmulator
 from tests.voice.audio import tone_wav
-from tests.voice.conftest import StartSession
 
 SPOKEN = "Schedule a team meeting tomorrow at 10 with alice@example.com."
 RETRY = "voice_retry"
 BOB = "U0BOB00001"
+
+
+def configure(session: SandboxSession, monkeypatch: pytest.MonkeyPatch, **values: Any) -> None:
+    """Change settings of the running ATOM (restored after the test)."""
+    for name, value in values.items():
+        monkeypatch.setattr(session.runtime.services.settings, name, value)
 
 
 def shared_message(slack: SlackEmulator, channel: str) -> dict[str, Any]:
@@ -56,6 +66,18 @@ def new_file(slack: SlackEmulator, audio: bytes, user: str = "U0ALICE001") -> Sl
     return file
 
 
+def file_shared(slack: SlackEmulator, user: str, file_id: str) -> dict[str, Any]:
+    """The `file_shared` event for a file shared in `user`'s DM with ATOM."""
+    return {
+        "type": "file_shared",
+        "channel_id": slack.im_with(user).id,
+        "file_id": file_id,
+        "user_id": user,
+        "file": {"id": file_id},
+        "event_ts": slack.next_ts(),
+    }
+
+
 async def answer_after(harness: SlackHarness, heard: BotMessage) -> BotMessage:
     """The request path's answer, posted after "I heard" in the same thread."""
     return await harness.next(
@@ -64,7 +86,16 @@ async def answer_after(harness: SlackHarness, heard: BotMessage) -> BotMessage:
     )
 
 
-async def test_clip_is_transcribed_shown_and_answered_like_typed_text(
+async def heard_after_retry(harness: SlackHarness, failure: BotMessage) -> BotMessage:
+    """Press Try again on `failure`; the same message, now saying what was heard."""
+    await harness.click(failure, RETRY)
+    heard = await harness.next(lambda m: m.ts == failure.ts and "I heard" in m.content)
+    assert heard.kind == "update"
+    assert heard.action_ids == []
+    return heard
+
+
+async def test_clip_is_heard_planned_and_approved_into_a_calendar_event(
     session: SandboxSession, deepgram: DeepgramEmulator
 ) -> None:
     audio = tone_wav()
@@ -75,18 +106,24 @@ async def test_clip_is_transcribed_shown_and_answered_like_typed_text(
     heard = await harness.reply(contains="I heard")
     assert SPOKEN in heard.content
     assert heard.thread_ts == clip["ts"]
-    answer = await answer_after(harness, heard)
-    assert "I heard" not in answer.content
-    assert answer.ts > heard.ts
+    preview = await answer_after(harness, heard)
+    assert APPROVE in preview.action_ids  # the same plan preview typed text gets
+    assert "alice@example.com" in preview.content
 
     [download] = downloads(session.slack)
     assert download.headers["authorization"] == f"Bearer {session.slack.bot_token}"
     [listen] = deepgram.received("/v1/listen", "POST")
     assert listen.headers["authorization"] == f"Token {deepgram.api_key}"
-    assert listen.query["model"] == "nova-3"
-    assert listen.query["smart_format"] == "true"
-    assert listen.query["language"] == "en"
+    assert listen.query == {"model": "nova-3", "smart_format": "true", "language": "en"}
     assert listen.body == audio
+
+    await harness.click(preview, APPROVE)
+    done = await harness.next(lambda m: "Run done" in m.content, timeout=20.0)
+    assert "Google Calendar" in done.content
+    calendar = session.emulator("google_calendar")
+    assert isinstance(calendar, GoogleCalendarEmulator)
+    events = [e for events in calendar.calendar_events.values() for e in events.values()]
+    assert [[a["email"] for a in e.get("attendees", [])] for e in events] == [["alice@example.com"]]
 
 
 async def test_other_files_are_left_alone_politely(
@@ -109,15 +146,15 @@ async def test_other_files_are_left_alone_politely(
 
 
 async def test_oversized_clip_is_refused_with_the_limit(
-    start_session: StartSession, deepgram: DeepgramEmulator
+    session: SandboxSession, deepgram: DeepgramEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with start_session(**deepgram.settings_overrides(), voice_max_bytes=4096) as session:
-        await share_clip(session.harness, tone_wav(seconds=1.0))
-        refusal = await session.harness.reply()
-        assert "up to 4 KB" in refusal.content
-        assert "shorter voice note" in refusal.content
-        assert refusal.action_ids == []  # the same clip would be refused again
-        assert downloads(session.slack) == []
+    configure(session, monkeypatch, voice_max_bytes=4096)
+    await share_clip(session.harness, tone_wav(seconds=1.0))
+    refusal = await session.harness.reply()
+    assert "up to 4 KB" in refusal.content
+    assert "shorter voice note" in refusal.content
+    assert refusal.action_ids == []  # the same clip would be refused again
+    assert downloads(session.slack) == []
     assert deepgram.received() == []
 
 
@@ -137,35 +174,33 @@ async def test_refused_download_is_reported_and_try_again_recovers(
     assert failure.action_ids == [RETRY]
     assert deepgram.received() == []
 
-    slack.grant(slack.bot_token, BOT_USER_ID, set(BOT_SCOPES))  # an admin reinstalls
-    await harness.click(failure, RETRY)
-    heard = await harness.next(lambda m: m.ts == failure.ts and "I heard" in m.content)
-    assert heard.kind == "update"
-    assert heard.action_ids == []
+    slack.grant(slack.bot_token, BOT_USER_ID, set(BOT_SCOPES))  # an admin reinstalls ATOM
+    heard = await heard_after_retry(harness, failure)
     assert SPOKEN in heard.content
     answer = await harness.next(lambda m: m.kind == "message" and m.thread_ts == clip["ts"])
-    assert "I heard" not in answer.content
+    assert APPROVE in answer.action_ids
 
 
-async def test_deepgram_error_is_reported_and_try_again_recovers(
-    session: SandboxSession, deepgram: DeepgramEmulator
+async def test_deepgram_errors_and_timeouts_are_reported_and_try_again_recovers(
+    session: SandboxSession, deepgram: DeepgramEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     harness = session.harness
     audio = tone_wav()
     deepgram.transcripts.say(audio, SPOKEN)
-    deepgram.fail("/v1/listen", status=503)
 
-    clip = await share_clip(harness, audio)
+    deepgram.fail("/v1/listen", status=503)
+    await share_clip(harness, audio)
     failure = await harness.reply()
     assert "Deepgram had a problem (503)" in failure.content
     assert failure.action_ids == [RETRY]
+    assert SPOKEN in (await heard_after_retry(harness, failure)).content
 
-    await harness.click(failure, RETRY)
-    heard = await harness.next(lambda m: m.ts == failure.ts and "I heard" in m.content)
-    assert SPOKEN in heard.content
-    answer = await harness.next(lambda m: m.kind == "message" and m.thread_ts == clip["ts"])
-    assert "I heard" not in answer.content
-    assert len(deepgram.received("/v1/listen")) == 2
+    configure(session, monkeypatch, http_timeout_seconds=0.4)
+    deepgram.fail("/v1/listen", kind="delay", delay=1.5)
+    await share_clip(harness, tone_wav(frequency=500.0))
+    slow = await harness.reply(contains="did not answer")
+    assert "Deepgram did not answer within 0.4 s" in slow.content
+    assert slow.action_ids == [RETRY]
 
 
 async def test_empty_transcript_asks_to_record_again(
@@ -177,86 +212,70 @@ async def test_empty_transcript_asks_to_record_again(
     assert "type your request" in reply.content
     assert reply.action_ids == [RETRY]
     await asyncio.sleep(0.2)
-    assert not [m for m in session.slack.posted if "I heard" in str(m.data.get("text"))]
+    assert not [p for p in session.slack.posted if "I heard" in str(p.data.get("text"))]
+    assert len(deepgram.received("/v1/listen")) == 1
 
 
-async def test_without_a_key_the_admin_is_told_what_to_set(
-    start_session: StartSession, deepgram: DeepgramEmulator
+async def test_unconfigured_speech_to_text_tells_the_admin_and_retry_works_once_set(
+    session: SandboxSession,
+    self_hosted_whisper: WhisperEmulator,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with start_session(deepgram_base_url=deepgram.url, deepgram_api_key=None) as session:
-        await share_clip(session.harness, tone_wav())
-        reply = await session.harness.reply()
-        assert "DEEPGRAM_API_KEY" in reply.content
-        assert reply.action_ids == [RETRY]
-        assert downloads(session.slack) == []
+    harness = session.harness
+    audio = tone_wav()
+    self_hosted_whisper.transcripts.say(audio, SPOKEN)
+    configure(session, monkeypatch, deepgram_api_key=None)
+    await share_clip(harness, audio)
+    failure = await harness.reply()
+    assert "DEEPGRAM_API_KEY" in failure.content
+    assert failure.action_ids == [RETRY]
+    assert downloads(session.slack) == []
+
+    # An admin points ATOM at a self-hosted Whisper server (no key needed).
+    configure(
+        session,
+        monkeypatch,
+        stt_provider="openai",
+        openai_base_url=f"{self_hosted_whisper.url}/v1",
+    )
+    assert SPOKEN in (await heard_after_retry(harness, failure)).content
+    [request] = self_hosted_whisper.received("/v1/audio/transcriptions", "POST")
+    assert "authorization" not in request.headers
+    assert b'name="model"\r\n\r\nwhisper-1' in request.body
+    assert b'filename="audio_message.webm"' in request.body
 
 
-async def test_slow_transcription_times_out_with_a_clear_message(
-    start_session: StartSession, deepgram: DeepgramEmulator
-) -> None:
-    deepgram.fail("/v1/listen", kind="delay", delay=1.5)
-    overrides = {**deepgram.settings_overrides(), "http_timeout_seconds": 0.4}
-    async with start_session(**overrides) as session:
-        await share_clip(session.harness, tone_wav())
-        reply = await session.harness.reply()
-        assert "did not answer within 0.4 s" in reply.content
-        assert reply.action_ids == [RETRY]
-
-
-async def test_file_shared_event_alone_is_heard(
+async def test_a_share_is_answered_once_whichever_events_deliver_it(
     session: SandboxSession, deepgram: DeepgramEmulator
 ) -> None:
     slack, harness = session.slack, session.harness
-    audio = tone_wav(frequency=523.0)
+    audio = tone_wav()
     deepgram.transcripts.say(audio, SPOKEN)
+
+    # `file_shared` alone (it carries only the file id: ATOM asks files.info).
     file = new_file(slack, audio)
-    dm = slack.im_with(harness.user).id
-    await slack.deliver_event(
-        {
-            "type": "file_shared",
-            "channel_id": dm,
-            "file_id": file.id,
-            "user_id": harness.user,
-            "file": {"id": file.id},
-            "event_ts": slack.next_ts(),
-        }
-    )
+    await slack.deliver_event(file_shared(slack, harness.user, file.id))
     heard = await harness.reply(contains="I heard")
     assert SPOKEN in heard.content
     assert slack.received("/api/files.info")
+    await answer_after(harness, heard)
 
-
-async def test_a_share_delivered_as_several_events_is_answered_once(
-    session: SandboxSession, deepgram: DeepgramEmulator
-) -> None:
-    slack, harness = session.slack, session.harness
-    audio = tone_wav(frequency=660.0)
-    deepgram.transcripts.say(audio, SPOKEN)
+    # The `message` and the `file_shared` event of one share.
     clip = await share_clip(harness, audio)
-    file_id = clip["files"][0]["id"]
-    await slack.deliver_event(
-        {
-            "type": "file_shared",
-            "channel_id": slack.im_with(harness.user).id,
-            "file_id": file_id,
-            "user_id": harness.user,
-            "file": {"id": file_id},
-            "event_ts": slack.next_ts(),
-        }
-    )
+    await slack.deliver_event(file_shared(slack, harness.user, clip["files"][0]["id"]))
     heard = await harness.reply(contains="I heard")
     await answer_after(harness, heard)
     await asyncio.sleep(0.3)
-    assert len(deepgram.received("/v1/listen")) == 1
-    assert len([p for p in slack.posted if "I heard" in str(p.data.get("text"))]) == 1
+    assert len(deepgram.received("/v1/listen")) == 2
+    assert len([p for p in slack.posted if "I heard" in str(p.data.get("text"))]) == 2
 
 
-async def test_in_a_channel_only_clips_that_mention_atom_are_heard(
+async def test_in_a_channel_clips_that_mention_atom_are_heard_and_only_the_speaker_retries(
     session: SandboxSession, deepgram: DeepgramEmulator
 ) -> None:
     slack, harness = session.slack, session.harness
     team = slack.channel_by_name("team")
-    audio = tone_wav(frequency=330.0)
+    audio = tone_wav()
     deepgram.transcripts.say(audio, SPOKEN)
 
     quiet = slack.user_message(harness.user, "", team, files=[new_file(slack, audio)])
@@ -264,8 +283,8 @@ async def test_in_a_channel_only_clips_that_mention_atom_are_heard(
     mentioned = slack.user_message(
         harness.user, f"<@{BOT_USER_ID}>", team, files=[new_file(slack, audio)]
     )
-    await slack.deliver_event(mentioned)
     await slack.deliver_event({**mentioned, "type": "app_mention"})
+    await slack.deliver_event(mentioned)
 
     heard = await harness.next(lambda m: m.channel == team.id and "I heard" in m.content)
     assert heard.thread_ts == mentioned["ts"]
@@ -273,40 +292,15 @@ async def test_in_a_channel_only_clips_that_mention_atom_are_heard(
     await asyncio.sleep(0.3)
     assert len(deepgram.received("/v1/listen")) == 1
     bot_messages = [m for m in slack.messages(team.id) if m.get("bot_id")]
-    assert len(bot_messages) == 2  # "I heard" and the answer: the mention was not answered twice
+    assert len(bot_messages) == 2  # "I heard" and the plan: the mention was answered once
 
-
-async def test_only_the_speaker_may_retry_their_clip(
-    session: SandboxSession, deepgram: DeepgramEmulator
-) -> None:
-    slack, harness = session.slack, session.harness
-    team = slack.channel_by_name("team")
-    shared = slack.user_message(
-        harness.user, f"<@{BOT_USER_ID}>", team, files=[new_file(slack, tone_wav())]
+    silent = slack.user_message(
+        harness.user, f"<@{BOT_USER_ID}>", team, files=[new_file(slack, tone_wav(seconds=0.3))]
     )
-    await slack.deliver_event(shared)
+    await slack.deliver_event({**silent, "type": "app_mention"})
     failure = await harness.next(lambda m: m.channel == team.id and RETRY in m.action_ids)
-
     await harness.click(failure, RETRY, user=BOB)
     refusal = await harness.reply(user=BOB)
     assert refusal.kind == "ephemeral"
-    assert f"Only <@{harness.user}>" in refusal.content
-    assert len(deepgram.received("/v1/listen")) == 1
-
-
-async def test_a_self_hosted_whisper_server_transcribes_clips(
-    start_session: StartSession, self_hosted_whisper: WhisperEmulator
-) -> None:
-    audio = tone_wav()
-    self_hosted_whisper.transcripts.say(audio, SPOKEN)
-    async with start_session(**self_hosted_whisper.settings_overrides()) as session:
-        clip = await share_clip(session.harness, audio)
-        heard = await session.harness.reply(contains="I heard")
-        assert SPOKEN in heard.content
-        assert heard.thread_ts == clip["ts"]
-        await answer_after(session.harness, heard)
-    [request] = self_hosted_whisper.received("/v1/audio/transcriptions", "POST")
-    assert "authorization" not in request.headers
-    assert request.headers["content-type"].startswith("multipart/form-data")
-    assert b'name="model"\r\n\r\nwhisper-1' in request.body
-    assert b'filename="audio_message.webm"' in request.body
+    assert f"Only <@{harness.user}> can retry" in refusal.content
+    assert len(deepgram.received("/v1/listen")) == 2

@@ -35,7 +35,11 @@ def workflow(**step_inputs: Any) -> Workflow:
     return Workflow.model_validate(
         {
             "name": "New issues in acme/api to #dev",
-            "trigger": {"type": "event", "event": "github.issue_opened", "with": {"repo": "acme/api"}},
+            "trigger": {
+                "type": "event",
+                "event": "github.issue_opened",
+                "with": {"repo": "acme/api"},
+            },
             "steps": [
                 {
                     "id": "notify",
@@ -83,7 +87,7 @@ def planner(openai_emulator: OpenAIEmulator) -> LLMPlanner:
     return LLMPlanner(load_registry(), settings_for(openai_emulator), client)
 
 
-# --- the request ------------------------------------------------------------------------------
+# --- the request ----------------------------------------------------------------------------------
 
 
 async def test_the_request_carries_the_schema_and_the_catalog(
@@ -102,14 +106,22 @@ async def test_the_request_carries_the_schema_and_the_catalog(
     }
     system, user = body["messages"]
     assert system["role"] == "system" and user == {"role": "user", "content": REQUEST}
-    for entry in ("slack.post_message", "trello.create_card", "event github.issue_opened",
-                  "approval.request", "repo*: string", "issue.{"):
+    for entry in (
+        "slack.post_message",
+        "trello.create_card",
+        "event github.issue_opened",
+        "approval.request",
+        "repo*: string",
+        "issue.{",
+    ):
         assert entry in system["content"]
     assert "Europe/Berlin" in system["content"] and "2026-11-25T14:30+01:00" in system["content"]
     assert "U0ALICE" in system["content"]
 
 
-async def test_a_valid_answer_is_a_plan(planner: LLMPlanner, openai_emulator: OpenAIEmulator) -> None:
+async def test_a_valid_answer_is_a_plan(
+    planner: LLMPlanner, openai_emulator: OpenAIEmulator
+) -> None:
     openai_emulator.script(answer(GOOD))
     result = await planner.plan(REQUEST, CONTEXT)
     assert isinstance(result, Plan)
@@ -118,7 +130,7 @@ async def test_a_valid_answer_is_a_plan(planner: LLMPlanner, openai_emulator: Op
     assert "When a new issue is opened in acme/api" in result.summary
 
 
-# --- the repair loop ----------------------------------------------------------------------------
+# --- the repair loop ------------------------------------------------------------------------------
 
 
 async def test_an_invalid_answer_gets_a_repair_turn_with_the_validator_messages(
@@ -132,7 +144,10 @@ async def test_an_invalid_answer_gets_a_repair_turn_with_the_validator_messages(
     assert repair[: len(first["messages"])] == first["messages"]
     assert repair[-2] == {"role": "assistant", "content": json.dumps(answer_data(MISSPELT))}
     assert repair[-1]["role"] == "user"
-    assert "steps[0].with.chanel: unknown input `chanel`; did you mean `channel`?" in repair[-1]["content"]
+    assert (
+        "steps[0].with.chanel: unknown input `chanel`; did you mean `channel`?"
+        in repair[-1]["content"]
+    )
     assert "missing required input `channel`" in repair[-1]["content"]
 
 
@@ -144,7 +159,13 @@ async def test_a_wire_form_the_model_cannot_load_is_repaired_too(
     planner: LLMPlanner, openai_emulator: OpenAIEmulator
 ) -> None:
     broken = GOOD.to_wire()
-    broken["trigger"] = {"type": "schedule", "cron": "0 9 * * 1", "rrule": None, "at": "2027-01-01T09:00", "timezone": None}
+    broken["trigger"] = {
+        "type": "schedule",
+        "cron": "0 9 * * 1",
+        "rrule": None,
+        "at": "2027-01-01T09:00",
+        "timezone": None,
+    }
     openai_emulator.script(Reply.json({"question": None, "workflow": broken}), answer(GOOD))
     result = await planner.plan(REQUEST, CONTEXT)
     assert isinstance(result, Plan)
@@ -163,10 +184,12 @@ async def test_still_invalid_after_the_repairs_is_a_question_never_a_plan(
     assert len(openai_emulator.chat_requests()) == MAX_REPAIRS + 1
 
 
-# --- refusals, garbage, questions ------------------------------------------------------------------
+# --- refusals, garbage, questions -----------------------------------------------------------------
 
 
-async def test_a_refusal_ends_as_a_question(planner: LLMPlanner, openai_emulator: OpenAIEmulator) -> None:
+async def test_a_refusal_ends_as_a_question(
+    planner: LLMPlanner, openai_emulator: OpenAIEmulator
+) -> None:
     openai_emulator.script(Reply.refused("I can't help with that."))
     result = await planner.plan("Delete every repository", CONTEXT)
     assert isinstance(result, Question)
@@ -205,7 +228,12 @@ async def test_the_models_question_is_asked_and_the_answer_continues_the_convers
     messages = openai_emulator.chat_requests()[1]["messages"][1:]
     assert messages == [
         {"role": "user", "content": "When an issue is opened, post it to #dev"},
-        {"role": "assistant", "content": json.dumps({"question": "Which repository should I watch?", "workflow": None})},
+        {
+            "role": "assistant",
+            "content": json.dumps(
+                {"question": "Which repository should I watch?", "workflow": None}
+            ),
+        },
         {"role": "user", "content": "acme/api"},
     ]
 
@@ -221,13 +249,13 @@ async def test_revise_sends_the_pending_workflow_and_the_change(
     assert GOOD.to_json() in content and content.endswith("post to #ops instead")
 
 
-# --- failures --------------------------------------------------------------------------------------
+# --- failures -------------------------------------------------------------------------------------
 
 
 async def test_a_wrong_key_is_a_clear_failure(openai_emulator: OpenAIEmulator) -> None:
     client = AsyncOpenAI(api_key="sk-wrong", base_url=f"{openai_emulator.url}/v1", max_retries=0)
     planner = LLMPlanner(load_registry(), settings_for(openai_emulator), client)
-    with pytest.raises(PlannerError, match="rejected the API key. Check OPENAI_API_KEY"):
+    with pytest.raises(PlannerError, match=r"rejected the API key\. Check OPENAI_API_KEY"):
         await planner.plan(REQUEST, CONTEXT)
 
 
@@ -264,16 +292,20 @@ async def test_an_unreachable_server_is_a_clear_failure(openai_emulator: OpenAIE
         await planner.plan(REQUEST, CONTEXT)
 
 
-async def test_a_rejected_request_says_why(planner: LLMPlanner, openai_emulator: OpenAIEmulator) -> None:
+async def test_a_rejected_request_says_why(
+    planner: LLMPlanner, openai_emulator: OpenAIEmulator
+) -> None:
     openai_emulator.fail("/v1/chat/completions", status=400)
     with pytest.raises(PlannerError, match="rejected the request"):
         await planner.plan(REQUEST, CONTEXT)
 
 
-# --- choosing the planner ----------------------------------------------------------------------------
+# --- choosing the planner -------------------------------------------------------------------------
 
 
-async def test_with_a_key_the_llm_plans_through_the_settings(openai_emulator: OpenAIEmulator) -> None:
+async def test_with_a_key_the_llm_plans_through_the_settings(
+    openai_emulator: OpenAIEmulator,
+) -> None:
     planner = build_planner(settings_for(openai_emulator), load_registry())
     assert planner.name == "llm"
     openai_emulator.script(answer(GOOD))

@@ -32,17 +32,26 @@ def post(emulator: OpenAIEmulator, body: dict[str, Any], key: str | None = None)
 
 
 def strict(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "json_schema", "json_schema": {"name": "plan", "schema": schema, "strict": True}}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "plan", "schema": schema, "strict": True},
+    }
 
 
 @pytest.mark.parametrize(
     "reply",
-    [Reply.json({"question": "Which channel?", "workflow": None}), Reply.refused("No."),
-     Reply.text("cut off", finish_reason="length")],
+    [
+        Reply.json({"question": "Which channel?", "workflow": None}),
+        Reply.refused("No."),
+        Reply.text("cut off", finish_reason="length"),
+    ],
 )
 def test_completions_match_openais_description(emulator: OpenAIEmulator, reply: Reply) -> None:
     emulator.script(reply)
-    response = post(emulator, {"model": "gpt-test", "messages": MESSAGES, "response_format": strict(response_schema())})
+    response = post(
+        emulator,
+        {"model": "gpt-test", "messages": MESSAGES, "response_format": strict(response_schema())},
+    )
     assert response.status_code == 200
     body = response.json()
     validate_response("openai", PATH, "POST", 200, body)
@@ -55,7 +64,12 @@ def test_completions_match_openais_description(emulator: OpenAIEmulator, reply: 
 def test_replies_come_in_order_then_the_responder(emulator: OpenAIEmulator) -> None:
     emulator.script(Reply.text("one"), Reply.text("two"))
     emulator.responder = lambda body: Reply.text(f"echo {body['messages'][-1]['content']}")
-    contents = [post(emulator, {"model": "m", "messages": MESSAGES}).json()["choices"][0]["message"]["content"] for _ in range(3)]
+    contents = [
+        post(emulator, {"model": "m", "messages": MESSAGES}).json()["choices"][0]["message"][
+            "content"
+        ]
+        for _ in range(3)
+    ]
     assert contents == ["one", "two", "echo post hi to #dev"]
     assert [r["messages"] for r in emulator.chat_requests()] == [MESSAGES] * 3
 
@@ -68,7 +82,10 @@ def test_without_a_scripted_reply_it_says_so(emulator: OpenAIEmulator) -> None:
 
 @pytest.mark.parametrize(
     ("key", "message"),
-    [("", "You didn't provide an API key"), ("sk-nope-1234", "Incorrect API key provided: sk-**********1234")],
+    [
+        ("", "You didn't provide an API key"),
+        ("sk-nope-1234", "Incorrect API key provided: sk-**********1234"),
+    ],
 )
 def test_a_missing_or_wrong_key_is_401(emulator: OpenAIEmulator, key: str, message: str) -> None:
     response = post(emulator, {"model": "m", "messages": MESSAGES}, key=key)
@@ -85,11 +102,21 @@ def test_a_missing_or_wrong_key_is_401(emulator: OpenAIEmulator, key: str, messa
         ({"messages": MESSAGES}, None, "you must provide a model parameter"),
         ({"model": "m"}, "messages", "Missing required parameter: 'messages'."),
         ({"model": "m", "messages": []}, "messages", "empty array"),
-        ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "expected one of"),
-        ({"model": "m", "messages": MESSAGES, "response_format": {"type": "yaml"}}, "response_format.type", "expected one of"),
+        (
+            {"model": "m", "messages": [{"role": "robot", "content": "x"}]},
+            "messages[0].role",
+            "expected one of",
+        ),
+        (
+            {"model": "m", "messages": MESSAGES, "response_format": {"type": "yaml"}},
+            "response_format.type",
+            "expected one of",
+        ),
     ],
 )
-def test_malformed_requests_are_400(emulator: OpenAIEmulator, body: dict[str, Any], param: str | None, message: str) -> None:
+def test_malformed_requests_are_400(
+    emulator: OpenAIEmulator, body: dict[str, Any], param: str | None, message: str
+) -> None:
     response = post(emulator, body)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -104,7 +131,9 @@ def test_a_free_form_object_in_a_strict_schema_is_rejected(emulator: OpenAIEmula
         "required": ["with"],
         "additionalProperties": False,
     }
-    response = post(emulator, {"model": "m", "messages": MESSAGES, "response_format": strict(schema)})
+    response = post(
+        emulator, {"model": "m", "messages": MESSAGES, "response_format": strict(schema)}
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "response_format" and error["code"] == "invalid_json_schema"
@@ -118,9 +147,32 @@ def test_a_free_form_object_in_a_strict_schema_is_rejected(emulator: OpenAIEmula
     ("schema", "problem"),
     [
         ({"type": "array"}, "must be a JSON Schema of 'type: \"object\"'"),
-        ({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False}, "Missing 'a'"),
-        ({"type": "object", "properties": {"a": {"type": "string", "minLength": 1}}, "required": ["a"], "additionalProperties": False}, "'minLength' is not permitted"),
-        ({"type": "object", "properties": {"a": {"$ref": "#/$defs/Nope"}}, "required": ["a"], "additionalProperties": False}, "can't be resolved"),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "additionalProperties": False,
+            },
+            "Missing 'a'",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string", "minLength": 1}},
+                "required": ["a"],
+                "additionalProperties": False,
+            },
+            "'minLength' is not permitted",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/$defs/Nope"}},
+                "required": ["a"],
+                "additionalProperties": False,
+            },
+            "can't be resolved",
+        ),
     ],
 )
 def test_strict_schema_rules(schema: dict[str, Any], problem: str) -> None:

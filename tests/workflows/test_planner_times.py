@@ -47,7 +47,10 @@ def test_recurring_schedules(text: str, cron: str, span: str) -> None:
 @pytest.mark.parametrize(
     ("text", "rrule"),
     [
-        ("on the last day of every month at 17:00", "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=17;BYMINUTE=0"),
+        (
+            "on the last day of every month at 17:00",
+            "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=17;BYMINUTE=0",
+        ),
         ("on the first Monday of every month", "FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9;BYMINUTE=0"),
     ],
 )
@@ -56,7 +59,10 @@ def test_schedules_cron_cannot_say_become_rrules(text: str, rrule: str) -> None:
     assert found is not None and found.value.rrule == rrule and found.value.cron is None
 
 
-@pytest.mark.parametrize("text", ["create a card in the Inbox list", "tomorrow at 3pm", "every 0 minutes", "every 90 minutes"])
+@pytest.mark.parametrize(
+    "text",
+    ["create a card in the Inbox list", "tomorrow at 3pm", "every 0 minutes", "every 90 minutes"],
+)
 def test_no_schedule(text: str) -> None:
     assert find_schedule(text) is None
 
@@ -105,15 +111,24 @@ def test_moments_take_the_zones_offset_on_that_day() -> None:
 
 @pytest.mark.parametrize(
     ("text", "minutes"),
-    [("a 30-minute event", 30), ("for an hour", 60), ("1.5 hours", 90), ("half an hour", 30),
-     ("a 90 min meeting", 90), ("for 45 minutes", 45), ("2h", 120)],
+    [
+        ("a 30-minute event", 30),
+        ("for an hour", 60),
+        ("1.5 hours", 90),
+        ("half an hour", 30),
+        ("a 90 min meeting", 90),
+        ("for 45 minutes", 45),
+        ("2h", 120),
+    ],
 )
 def test_durations(text: str, minutes: int) -> None:
     found = find_duration(text)
     assert found is not None and found.value == minutes
 
 
-@pytest.mark.parametrize(("text", "hour"), [("at 5", 17), ("at 7", 7), ("at 12", 12), ("at 13", 13)])
+@pytest.mark.parametrize(
+    ("text", "hour"), [("at 5", 17), ("at 7", 7), ("at 12", 12), ("at 13", 13)]
+)
 def test_a_bare_hour_is_read_as_office_hours(text: str, hour: int) -> None:
     found = find_clock(text)
     assert found is not None and found.value.hour == hour

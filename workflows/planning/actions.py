@@ -44,6 +44,11 @@ from workflows.planning.values import (
 from workflows.planning.words import format_moment, readable
 
 Reader = Callable[[ActionClause, Draft], None]
+ISSUE_QUESTION = "Which GitHub issue? Give its number and repository, e.g. #42 in acme/api."
+DRIVE_FOLDER_QUESTION = (
+    "Which Drive folder? Paste the folder's link (https://drive.google.com/drive/folders/…): "
+    "Drive folders are addressed by id."
+)
 MESSAGING_VERBS = frozenset(
     {
         "post",
@@ -57,6 +62,7 @@ MESSAGING_VERBS = frozenset(
         "remind",
         "announce",
         "share",
+        "forward",
     }
 )
 
@@ -77,7 +83,6 @@ CALENDAR_VERBS = {
     "block",
     "make",
 }
-CARD_ID = re.compile(r"\b(?:card\s+)?([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b")
 ISSUE_NUMBER = re.compile(r"(?:\b(?:issue|pr|pull\s+request|ticket)\s*#?|(?<![\w&])#)(\d+)\b", re.I)
 TASK_GID = re.compile(r"\b(\d{6,})\b")
 EMOJI = re.compile(r":([a-z0-9_+-]+):", re.I)
@@ -110,7 +115,7 @@ def _template(thing: Thing, role: str) -> str | None:
     return thing.subject.template(role)
 
 
-def _container(clause: ActionClause, draft: Draft, noun: str, service: str) -> str | None:
+def _container(clause: ActionClause, noun: str, service: str) -> str | None:
     """The list/project/board a clause names: "in the Inbox list", "in Operations"."""
     phrases = clause.phrases.after("in", "into", "to", "onto", "inside", "under", "on")
     with_noun = [p for p in phrases if re.search(rf"\b{noun}s?\b", p, re.I)]
@@ -150,24 +155,22 @@ def create_card(clause: ActionClause, draft: Draft) -> None:
     name = explicit_title(clause) or trigger_title(draft)
     if name:
         inputs["name"] = name
-    trello_list = _container(clause, draft, "list", "trello") or _container(
+    trello_list = _container(clause, "list", "trello") or _container(
         clause, draft, "column", "trello"
     )
     if trello_list:
         inputs["list"] = trello_list
-    board = _container(clause, draft, "board", "trello")
+    board = _container(clause, "board", "trello")
     if board:
         inputs["board"] = board
-    description = explicit_text(clause, "with the description", "with description") or detail_text(
-        draft
-    )
+    description = explicit_text(clause, "with description", head=False) or detail_text(draft)
     if description:
         inputs["description"] = description
     step = draft.add_step("trello.create_card", inputs, "card")
     if not name:
-        draft.need(step.id, "name", "What should the Trello card be called?")
+        draft.need(step.id, "name")
     if not trello_list:
-        draft.need(step.id, "list", "Which Trello list should the card go in? e.g. Inbox")
+        draft.need(step.id, "list")
 
 
 def move_card(clause: ActionClause, draft: Draft) -> None:
@@ -175,14 +178,14 @@ def move_card(clause: ActionClause, draft: Draft) -> None:
     card = _card_ref(clause, draft)
     if card:
         inputs["card"] = card
-    target = _container(clause, draft, "list", "trello")
+    target = _container(clause, "list", "trello")
     if target:
         inputs["list"] = target
     step = draft.add_step("trello.move_card", inputs, "move")
     if not card:
-        draft.need(step.id, "card", "Which Trello card should I move? Give its link or id.")
+        draft.need(step.id, "card")
     if not target:
-        draft.need(step.id, "list", "Which list should the card move to?")
+        draft.need(step.id, "list")
 
 
 def comment_on_card(clause: ActionClause, draft: Draft) -> None:
@@ -195,9 +198,9 @@ def comment_on_card(clause: ActionClause, draft: Draft) -> None:
         inputs["text"] = text
     step = draft.add_step("trello.comment_on_card", inputs, "comment")
     if not card:
-        draft.need(step.id, "card", "Which Trello card should I comment on? Give its link or id.")
+        draft.need(step.id, "card")
     if not text:
-        draft.need(step.id, "text", "What should the comment say?")
+        draft.need(step.id, "text")
 
 
 # --- Asana ----------------------------------------------------------------------------------
@@ -228,7 +231,7 @@ def create_task(clause: ActionClause, draft: Draft) -> None:
     name = explicit_title(clause) or trigger_title(draft)
     if name:
         inputs["name"] = name
-    project = _container(clause, draft, "project", "asana")
+    project = _container(clause, "project", "asana")
     if project:
         inputs["project"] = project
     assignee = _assignee(clause)
@@ -236,21 +239,21 @@ def create_task(clause: ActionClause, draft: Draft) -> None:
         inputs["assignee"] = assignee
     if clause.due is not None:
         inputs["due_on"] = clause.due.at.date().isoformat()
-    notes = explicit_text(clause, "with the description", "with notes") or detail_text(draft)
+    notes = explicit_text(clause, "with description", head=False) or detail_text(draft)
     if notes:
         inputs["notes"] = notes
     step = draft.add_step("asana.create_task", inputs, "task")
     if not name:
-        draft.need(step.id, "name", "What should the Asana task be called?")
+        draft.need(step.id, "name")
     if not project:
-        draft.need(step.id, "project", "Which Asana project should the task go in?")
+        draft.need(step.id, "project")
 
 
 def complete_task(clause: ActionClause, draft: Draft) -> None:
     task = _task_ref(clause, draft)
     step = draft.add_step("asana.complete_task", {"task": task} if task else {}, "complete")
     if not task:
-        draft.need(step.id, "task", "Which Asana task should I complete? Give its link or id.")
+        draft.need(step.id, "task")
 
 
 def comment_on_task(clause: ActionClause, draft: Draft) -> None:
@@ -263,9 +266,9 @@ def comment_on_task(clause: ActionClause, draft: Draft) -> None:
         inputs["text"] = text
     step = draft.add_step("asana.comment_on_task", inputs, "comment")
     if not task:
-        draft.need(step.id, "task", "Which Asana task should I comment on? Give its link or id.")
+        draft.need(step.id, "task")
     if not text:
-        draft.need(step.id, "text", "What should the comment say?")
+        draft.need(step.id, "text")
 
 
 # --- GitHub ---------------------------------------------------------------------------------
@@ -294,11 +297,7 @@ def _issue_inputs(
         inputs["issue_number"] = number
     step = draft.add_step(action, inputs, hint)
     if number is None:
-        draft.need(
-            step.id,
-            "issue_number",
-            "Which GitHub issue? Give its number and repository, e.g. #42 in acme/api.",
-        )
+        draft.need(step.id, "issue_number", ISSUE_QUESTION)
     elif not repo:
         draft.need(step.id, "repo", "Which repository is the issue in? Reply with owner/name.")
     return inputs, step.id
@@ -312,12 +311,10 @@ def create_issue(clause: ActionClause, draft: Draft) -> None:
     title = explicit_title(clause) or trigger_title(draft)
     if title:
         inputs["title"] = title
-    body = explicit_text(clause, "with the body", "describing") or detail_text(draft)
+    body = explicit_text(clause, "describing", head=False) or detail_text(draft)
     if body:
         inputs["body"] = body
     labels = clause.phrases.first(
-        "with the label",
-        "with the labels",
         "with label",
         "with labels",
         "labeled",
@@ -328,13 +325,9 @@ def create_issue(clause: ActionClause, draft: Draft) -> None:
         inputs["labels"] = label_list(labels, clause.request)
     step = draft.add_step("github.create_issue", inputs, "issue")
     if not repo:
-        draft.need(
-            step.id,
-            "repo",
-            "Which GitHub repository should the issue be created in? Reply with owner/name, e.g. acme/api.",
-        )
+        draft.need(step.id, "repo")
     if not title:
-        draft.need(step.id, "title", "What should the issue be titled?")
+        draft.need(step.id, "title")
 
 
 def add_labels(clause: ActionClause, draft: Draft) -> None:
@@ -368,7 +361,7 @@ def close_issue(clause: ActionClause, draft: Draft) -> None:
     inputs, _ = _issue_inputs(clause, draft, "close", "github.close_issue")
     if clause.has(r"\bnot\s+planned\b|\bwon'?t\s+fix\b"):
         inputs["reason"] = "not_planned"
-    comment = explicit_text(clause, "with the comment", "with a comment")
+    comment = explicit_text(clause)
     if comment:
         inputs["comment"] = comment
 
@@ -382,12 +375,12 @@ def list_issues(clause: ActionClause, draft: Draft) -> None:
         inputs["state"] = "closed"
     elif clause.has(r"\ball\s+(?:the\s+)?issues\b"):
         inputs["state"] = "all"
-    labels = clause.phrases.first("labeled", "labelled", "tagged", "with the label", "with label")
+    labels = clause.phrases.first("labeled", "labelled", "tagged", "with label", "with labels")
     if labels:
         inputs["labels"] = label_list(labels, clause.request)
     step = draft.add_step("github.list_issues", inputs, "issues")
     if not repo:
-        draft.need(step.id, "repo", "Which GitHub repository's issues? Reply with owner/name.")
+        draft.need(step.id, "repo")
 
 
 def list_and_post(clause: ActionClause, draft: Draft) -> None:
@@ -421,7 +414,7 @@ def post_message(clause: ActionClause, draft: Draft) -> None:
             inputs["text"] = text
         step = draft.add_step("slack.post_message", inputs, "post")
         if not channel:
-            draft.need(step.id, "channel", "Which Slack channel should I post to? e.g. #general")
+            draft.need(step.id, "channel")
         if not text:
             where = f" to {channel}" if channel else ""
             draft.need(step.id, "text", f"What should the message{where} say?")
@@ -438,9 +431,9 @@ def send_dm(clause: ActionClause, draft: Draft) -> None:
             inputs["text"] = text
         step = draft.add_step("slack.send_dm", inputs, "dm")
         if not person:
-            draft.need(step.id, "user", "Who should I message? Mention them, e.g. @alice.")
+            draft.need(step.id, "user")
         if not text:
-            draft.need(step.id, "text", "What should the direct message say?")
+            draft.need(step.id, "text")
 
 
 def _emoji(clause: ActionClause) -> str | None:
@@ -463,13 +456,9 @@ def add_reaction(clause: ActionClause, draft: Draft) -> None:
         inputs["timestamp"] = f"{{{{ {channel}.ts }}}}"
     step = draft.add_step("slack.add_reaction", inputs, "react")
     if message is None:
-        draft.need(
-            step.id,
-            "timestamp",
-            "Which Slack message should I react to? Reactions work on messages the workflow posts or is triggered by.",
-        )
+        draft.need(step.id, "timestamp")
     if not emoji:
-        draft.need(step.id, "name", "Which emoji should I react with? e.g. :eyes:")
+        draft.need(step.id, "name")
 
 
 # --- Google Calendar ------------------------------------------------------------------------
@@ -519,7 +508,7 @@ def create_event(clause: ActionClause, draft: Draft) -> None:
     if attendees:
         inputs["attendees"] = attendees
     description = explicit_text(
-        clause, "with the agenda", "with agenda", "with the description"
+        clause, "with agenda", "with description", head=False
     ) or detail_text(draft)
     if description:
         inputs["description"] = description
@@ -529,9 +518,7 @@ def create_event(clause: ActionClause, draft: Draft) -> None:
         "meeting" if clause.has(r"\bmeeting\b") else "event",
     )
     if moment is None:
-        draft.need(
-            step.id, "start", f"When should “{inputs['summary']}” start? e.g. tomorrow at 10am"
-        )
+        draft.need(step.id, "start", f"When should “{title}” start? e.g. tomorrow at 10am")
 
 
 def list_events(clause: ActionClause, draft: Draft) -> None:
@@ -556,8 +543,6 @@ def _email(clause: ActionClause, draft: Draft, action: str) -> None:
         inputs["to"] = recipients
     subject = clause.phrases.first(
         "with subject",
-        "with the subject",
-        "with the subject line",
         "with subject line",
         "about",
         "regarding",
@@ -565,7 +550,7 @@ def _email(clause: ActionClause, draft: Draft, action: str) -> None:
         "called",
     )
     subject_text = clause.restore(subject) if subject else None
-    body = explicit_text(clause, "with the body", "with body")
+    body = explicit_text(clause)
     if body and subject_text is None and clause.phrases.first(*("saying", ":", "that")) is None:
         subject_text = body.splitlines()[0][:80]
     if subject_text is None:
@@ -583,11 +568,9 @@ def _email(clause: ActionClause, draft: Draft, action: str) -> None:
         inputs["body"] = body
     step = draft.add_step(action, inputs, "draft" if action.endswith("draft") else "email")
     if not recipients:
-        draft.need(
-            step.id, "to", "Who should the email go to? Give an address, e.g. alice@example.com."
-        )
+        draft.need(step.id, "to")
     if not body and action == "gmail.send_email":
-        draft.need(step.id, "body", "What should the email say?")
+        draft.need(step.id, "body")
 
 
 def send_email(clause: ActionClause, draft: Draft) -> None:
@@ -602,11 +585,7 @@ def create_draft(clause: ActionClause, draft: Draft) -> None:
 
 
 def _file_content(clause: ActionClause, draft: Draft) -> str | None:
-    return (
-        explicit_text(clause, "with the text", "containing")
-        or detail_text(draft)
-        or composed_text(draft)
-    )
+    return explicit_text(clause, "containing") or detail_text(draft) or composed_text(draft)
 
 
 def _generated_name(draft: Draft) -> str | None:
@@ -622,11 +601,7 @@ def _drive_folder(clause: ActionClause, draft: Draft, step_id: str, field: str) 
         return link.group(1)
     phrases = clause.phrases.after("in", "into", "to", "inside", "under")
     if any(re.search(r"\bfolder\b", p, re.I) for p in phrases):
-        draft.need(
-            step_id,
-            field,
-            "Which Drive folder? Paste the folder's link (https://drive.google.com/drive/folders/…): Drive folders are addressed by id.",
-        )
+        draft.need(step_id, field, DRIVE_FOLDER_QUESTION)
     return None
 
 
@@ -643,9 +618,9 @@ def drive_upload(clause: ActionClause, draft: Draft) -> None:
     if folder:
         inputs["folder_id"] = folder
     if not name:
-        draft.need(step.id, "name", "What should the file be called? e.g. notes.txt")
+        draft.need(step.id, "name")
     if not content:
-        draft.need(step.id, "content", "What should the file contain?")
+        draft.need(step.id, "content")
 
 
 def drive_folder(clause: ActionClause, draft: Draft) -> None:
@@ -658,7 +633,7 @@ def drive_folder(clause: ActionClause, draft: Draft) -> None:
     if parent:
         inputs["parent_id"] = parent
     if not name:
-        draft.need(step.id, "name", "What should the folder be called?")
+        draft.need(step.id, "name")
 
 
 def _folder_word(clause: ActionClause) -> str | None:
@@ -686,9 +661,9 @@ def drive_share(clause: ActionClause, draft: Draft) -> None:
         inputs["role"] = "commenter"
     step = draft.add_step("google_drive.share_file", inputs, "share")
     if not file_id:
-        draft.need(step.id, "file_id", "Which Drive file should I share? Give its id or link.")
+        draft.need(step.id, "file_id")
     if "type" not in inputs and not recipients:
-        draft.need(step.id, "email", "Who should I share it with? Give an email address.")
+        draft.need(step.id, "email")
 
 
 def _dropbox_path(clause: ActionClause) -> str | None:
@@ -711,11 +686,9 @@ def dropbox_upload(clause: ActionClause, draft: Draft) -> None:
         inputs["content"] = content
     step = draft.add_step("dropbox.upload_file", inputs, "upload")
     if not path:
-        draft.need(
-            step.id, "path", "Where in Dropbox should I save the file? e.g. /Reports/notes.txt"
-        )
+        draft.need(step.id, "path")
     if not content:
-        draft.need(step.id, "content", "What should the file contain?")
+        draft.need(step.id, "content")
 
 
 def dropbox_folder(clause: ActionClause, draft: Draft) -> None:
@@ -725,9 +698,7 @@ def dropbox_folder(clause: ActionClause, draft: Draft) -> None:
         path = f"/{name}" if name else None
     step = draft.add_step("dropbox.create_folder", {"path": path} if path else {}, "folder")
     if not path:
-        draft.need(
-            step.id, "path", "What should the Dropbox folder be called? e.g. /Projects/Atlas"
-        )
+        draft.need(step.id, "path")
 
 
 def dropbox_link(clause: ActionClause, draft: Draft) -> None:
@@ -737,9 +708,7 @@ def dropbox_link(clause: ActionClause, draft: Draft) -> None:
         path = _template(thing, "path") if thing else None
     step = draft.add_step("dropbox.create_shared_link", {"path": path} if path else {}, "link")
     if not path:
-        draft.need(
-            step.id, "path", "Which Dropbox file or folder should I share? e.g. /Reports/q3.pdf"
-        )
+        draft.need(step.id, "path")
 
 
 # --- HTTP and approvals -------------------------------------------------------------------------
@@ -765,7 +734,11 @@ def http_request(clause: ActionClause, draft: Draft) -> None:
 def approval(clause: ActionClause, draft: Draft) -> None:
     approvers = [p for p in people(clause, draft) if re.fullmatch(r"[UW][A-Z0-9]{2,}", p)]
     named_only = [p for p in people(clause, draft) if p.startswith("@")]
-    message = explicit_text(clause) or "Please approve so the workflow can continue."
+    message = (
+        explicit_text(clause)
+        or composed_text(draft, "Please approve")
+        or "Please approve so the workflow can continue."
+    )
     inputs: dict[str, Any] = {"message": message}
     if approvers:
         inputs["approvers"] = approvers

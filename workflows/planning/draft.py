@@ -148,8 +148,16 @@ class Draft:
             draft.name = workflow.name
         return draft
 
-    def need(self, where: str, name: str, question: str) -> None:
-        self.missing.append(Missing(where, name, question))
+    def need(self, where: str, field: str, question: str | None = None) -> None:
+        """Record that `field` of the trigger or of step `where` must be asked for
+        (with the standard question for that action's input unless one is given)."""
+        if question is None:
+            step = next((s for s in self.steps if s.id == where), None)
+            action = step.action if step else str(self.trigger.get("event", ""))
+            question = QUESTIONS.get(
+                (action, field), f"What should the {field.replace('_', ' ')} be?"
+            )
+        self.missing.append(Missing(where, field, question))
 
     def ask(self, question: str, choices: list[Choice] | None = None) -> None:
         """Stop at `question` (the first one asked wins)."""
@@ -204,6 +212,64 @@ class Draft:
                 ],
             }
         )
+
+
+QUESTIONS = {
+    ("trello.create_card", "name"): "What should the Trello card be called?",
+    ("trello.create_card", "list"): "Which Trello list should the card go in? e.g. Inbox",
+    ("trello.move_card", "card"): "Which Trello card should I move? Give its link or id.",
+    ("trello.move_card", "list"): "Which list should the card move to?",
+    (
+        "trello.comment_on_card",
+        "card",
+    ): "Which Trello card should I comment on? Give its link or id.",
+    ("trello.comment_on_card", "text"): "What should the comment say?",
+    ("asana.create_task", "name"): "What should the Asana task be called?",
+    ("asana.create_task", "project"): "Which Asana project should the task go in?",
+    ("asana.complete_task", "task"): "Which Asana task should I complete? Give its link or id.",
+    ("asana.comment_on_task", "task"): "Which Asana task should I comment on? Give its link or id.",
+    ("asana.comment_on_task", "text"): "What should the comment say?",
+    ("github.create_issue", "repo"): (
+        "Which GitHub repository should the issue be created in? Reply with owner/name, "
+        "e.g. acme/api."
+    ),
+    ("github.create_issue", "title"): "What should the issue be titled?",
+    ("github.list_issues", "repo"): "Which GitHub repository's issues? Reply with owner/name.",
+    ("slack.post_message", "channel"): "Which Slack channel should I post to? e.g. #general",
+    ("slack.send_dm", "user"): "Who should I message? Mention them, e.g. @alice.",
+    ("slack.send_dm", "text"): "What should the direct message say?",
+    ("slack.add_reaction", "timestamp"): (
+        "Which Slack message should I react to? Reactions work on messages the workflow "
+        "posts or is triggered by."
+    ),
+    ("slack.add_reaction", "name"): "Which emoji should I react with? e.g. :eyes:",
+    (
+        "gmail.send_email",
+        "to",
+    ): "Who should the email go to? Give an address, e.g. alice@example.com.",
+    (
+        "gmail.create_draft",
+        "to",
+    ): "Who should the email go to? Give an address, e.g. alice@example.com.",
+    ("gmail.send_email", "body"): "What should the email say?",
+    ("google_drive.upload_file", "name"): "What should the file be called? e.g. notes.txt",
+    ("google_drive.upload_file", "content"): "What should the file contain?",
+    ("google_drive.create_folder", "name"): "What should the folder be called?",
+    ("google_drive.share_file", "file_id"): "Which Drive file should I share? Give its id or link.",
+    ("google_drive.share_file", "email"): "Who should I share it with? Give an email address.",
+    (
+        "dropbox.upload_file",
+        "path",
+    ): "Where in Dropbox should I save the file? e.g. /Reports/notes.txt",
+    ("dropbox.upload_file", "content"): "What should the file contain?",
+    (
+        "dropbox.create_folder",
+        "path",
+    ): "What should the Dropbox folder be called? e.g. /Projects/Atlas",
+    ("dropbox.create_shared_link", "path"): (
+        "Which Dropbox file or folder should I share? e.g. /Reports/q3.pdf"
+    ),
+}
 
 
 def _literals(values: dict[str, Any]) -> dict[str, Any]:

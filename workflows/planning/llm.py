@@ -35,6 +35,8 @@ from workflows.planning.summary import describe
 from workflows.validate import Problem, problems_from_error, validate
 
 MAX_REPAIRS = 2
+REPHRASE = "Could you rephrase the request?"
+UNREADABLE = f"I couldn't read the planner's answer. {REPHRASE}"
 MAX_RETRIES = 1  # one SDK retry on 429/5xx/connection errors: at most two timeouts' wait
 CATALOG_PROMPT_CHARS = 60_000
 SCHEMA_NAME = "workflow_plan"
@@ -196,7 +198,9 @@ class Attempt:
 class LLMPlanner:
     name = "llm"
 
-    def __init__(self, catalog: Registry, settings: Settings, client: AsyncOpenAI | None = None) -> None:
+    def __init__(
+        self, catalog: Registry, settings: Settings, client: AsyncOpenAI | None = None
+    ) -> None:
         if client is None and settings.openai_api_key is None:
             raise PlannerError("The LLM planner needs OPENAI_API_KEY (or use the offline planner).")
         self.catalog = full_catalog(catalog)
@@ -214,7 +218,10 @@ class LLMPlanner:
         return await self._converse(text, [{"role": "user", "content": text}], context)
 
     async def answer(self, question: Question, text: str, context: PlanContext) -> Plan | Question:
-        previous = {"question": question.text, "workflow": question.partial.to_wire() if question.partial else None}
+        previous = {
+            "question": question.text,
+            "workflow": question.partial.to_wire() if question.partial else None,
+        }
         messages = [
             {"role": "user", "content": question.request},
             {"role": "assistant", "content": json.dumps(previous)},
@@ -285,16 +292,18 @@ class LLMPlanner:
             return Attempt(unusable="The planner gave no answer. Could you try again?")
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
-            return Attempt(unusable=f"The planner declined that request ({refusal}). Could you ask differently?")
+            return Attempt(unusable=f"The planner declined that request ({refusal}). {REPHRASE}")
         content = choice.message.content
         if choice.finish_reason == "length" or not content:
-            return Attempt(unusable="The planner's answer was cut off. Could you ask for something smaller?")
+            return Attempt(
+                unusable="The planner's answer was cut off. Could you ask for something smaller?"
+            )
         try:
             data = json.loads(content)
         except ValueError:
-            return Attempt(content, unusable="I couldn't read the planner's answer. Could you rephrase the request?")
+            data = None
         if not isinstance(data, dict) or not ({"question", "workflow"} & set(data)):
-            return Attempt(content, unusable="I couldn't read the planner's answer. Could you rephrase the request?")
+            return Attempt(content, unusable=UNREADABLE)
         return self._judge(content, data, context)
 
     def _judge(self, content: str, data: dict[str, Any], context: PlanContext) -> Attempt:
@@ -308,10 +317,16 @@ class LLMPlanner:
         if isinstance(question, str) and question.strip():
             return Attempt(content, question=question.strip(), workflow=workflow)
         if workflow is None and not problems:
-            return Attempt(content, unusable="The planner answered with neither a workflow nor a question. Could you rephrase?")
+            return Attempt(
+                content,
+                unusable=f"The planner answered with neither a workflow nor a question. {REPHRASE}",
+            )
         if workflow is not None:
             problems = validate(
-                workflow, self.catalog, now=context.current_time(), default_timezone=context.timezone
+                workflow,
+                self.catalog,
+                now=context.current_time(),
+                default_timezone=context.timezone,
             )
         return Attempt(content, workflow=workflow, problems=tuple(problems))
 
@@ -322,7 +337,11 @@ class LLMPlanner:
                 messages=conversation,  # type: ignore[arg-type]
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": SCHEMA_NAME, "schema": response_schema(), "strict": True},
+                    "json_schema": {
+                        "name": SCHEMA_NAME,
+                        "schema": response_schema(),
+                        "strict": True,
+                    },
                 },
             )
         except openai.APIError as exc:
@@ -338,13 +357,19 @@ class LLMPlanner:
                 f"{self.settings.llm_timeout_seconds:g} seconds. Try again in a moment."
             )
         if isinstance(exc, openai.APIConnectionError):
-            return f"I couldn't reach the planner model at {host}. Check OPENAI_BASE_URL and the network."
+            return (
+                f"I couldn't reach the planner model at {host}. Check OPENAI_BASE_URL and the "
+                "network."
+            )
         if isinstance(exc, openai.AuthenticationError):
             return f"The planner model at {host} rejected the API key. Check OPENAI_API_KEY."
         if isinstance(exc, openai.PermissionDeniedError):
             return f"The API key may not use {model} at {host}. Check the key's permissions."
         if isinstance(exc, openai.NotFoundError):
-            return f"The model {model} does not exist at {host}. Set ATOM_LLM_MODEL to a model it serves."
+            return (
+                f"The model {model} does not exist at {host}. Set ATOM_LLM_MODEL to a model it "
+                "serves."
+            )
         if isinstance(exc, openai.RateLimitError):
             return f"The planner model at {host} is rate-limiting requests. Try again in a minute."
         if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:

@@ -18,6 +18,7 @@ from workflows.planning.actions import read_action
 from workflows.planning.draft import Draft
 from workflows.planning.events import EVENT_HELP, read_event
 from workflows.planning.results import Plan, PlanContext, Question, Slot
+from workflows.planning.revise import revise
 from workflows.planning.slots import fill_slot
 from workflows.planning.summary import describe
 from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
@@ -66,8 +67,10 @@ class OfflinePlanner:
         for choice in question.choices:
             if lowered and (choice.label.lower() in lowered or lowered in choice.label.lower()):
                 return self.plan(choice.request, context)
-        if question.partial is None or not question.slots:
+        if question.partial is None:
             return self.plan(text, context)
+        if not question.slots:
+            return self.revise(question.partial, text, context)
         slot, rest = question.slots[0], question.slots[1:]
         filled = fill_slot(question.partial, slot.path, text, context)
         if filled is None:
@@ -82,8 +85,7 @@ class OfflinePlanner:
         return self.checked(filled, context, question.request)
 
     def revise(self, workflow: Workflow, text: str, context: PlanContext) -> Plan | Question:
-        from workflows.planning.revise import revise  # the edit grammar builds on this module
-
+        """Apply a follow-up ("make it 10am", "also post to #ops") to a pending plan."""
         return revise(self, workflow, text, context)
 
     # --- reading --------------------------------------------------------------------------
@@ -138,9 +140,9 @@ class OfflinePlanner:
         if draft.unknown:
             return self._cannot(draft, request)
         if not draft.steps:
-            when = draft.trigger_words.lower() or "then"
+            when = f"on “{draft.trigger_words.lower()}”" if draft.trigger_words else "then"
             return Question(
-                f"What should happen {('when there is a ' + when) if draft.trigger_words else when}? "
+                f"What should happen {when}? "
                 "For example: post to #channel, create a Trello card in a list, email someone.",
                 request,
                 self._partial(draft),

@@ -20,6 +20,7 @@ MARKER = re.compile(
     r"titled|entitled|called|named|saying|that\s+says|which\s+says|that\s+reads|reading"
     r"|with\s+(?:the\s+|a\s+)?(?:title|name|subject(?:\s+line)?|text|message|body|content"
     r"|description|notes?|labels?|tags?|comment|agenda)"
+    r"|and\s+(?:the\s+|a\s+)?(?:body|text|message|description)|know(?:\s+that)?"
     r"|with|about|regarding|into|inside|in|to(?!\s+-?\s*do\b)|onto|on|for|due(?:\s+on|\s+by)?"
     r"|assigned\s+to|assign(?:ed)?\s+(?:it\s+)?to|from|under|labell?ed|tagged|as|that|:)"
     r"(?=\s|$)",
@@ -68,12 +69,14 @@ class Phrases:
         for index, match in enumerate(markers):
             end = markers[index + 1].start() if index + 1 < len(markers) else len(clause)
             marker = re.sub(r"\s+", " ", match.group("marker").lower())
+            marker = re.sub(r"\b(?:the|a) ", "", marker)  # "with the title" -> "with title"
             phrase = clause[match.end() : end].strip(" ,;")
             parts.append((marker, phrase))
         return cls(clause[:head_end].strip(" ,;"), tuple(parts))
 
     def after(self, *markers: str) -> list[str]:
-        """Phrases introduced by any of `markers` (a trailing `*` matches a prefix)."""
+        """Phrases introduced by any of `markers` (articles left out: "with title"; a
+        trailing `*` matches a prefix)."""
         found = []
         for marker, phrase in self.parts:
             for wanted in markers:

@@ -33,6 +33,7 @@ from workflows.planning.text import (
 )
 from workflows.planning.times import Moment, find_clock, find_day, find_duration, find_schedule
 from workflows.planning.triggers import set_moment
+from workflows.planning.values import LINK_LABELS
 
 if TYPE_CHECKING:
     from workflows.planning.offline import OfflinePlanner
@@ -111,15 +112,13 @@ HINTS = {
     "google_drive.create_folder": "folder",
     "dropbox.create_folder": "folder",
 }
-CONTAINER_QUESTIONS = {
-    "trello.create_card": "Which Trello list should the card go in? e.g. Inbox",
-    "asana.create_task": "Which Asana project should the task go in?",
-    "github.create_issue": "Which GitHub repository should the issue be created in? Reply with owner/name.",
-    "slack.post_message": "Which Slack channel should I post to? e.g. #general",
-    "gmail.send_email": "Who should the email go to? Give an address, e.g. alice@example.com.",
-    "dropbox.upload_file": "Where in Dropbox should I save the file? e.g. /Reports/notes.txt",
-    "dropbox.create_folder": "What should the Dropbox folder be called? e.g. /Projects/Atlas",
-}
+CARD_ACTIONS = ("trello.create_card", "trello.move_card")
+CONTAINERS = (  # (word, input, connector, actions that take it)
+    ("list", "list", "trello", CARD_ACTIONS),
+    ("column", "list", "trello", CARD_ACTIONS),
+    ("board", "board", "trello", CARD_ACTIONS),
+    ("project", "project", "asana", ("asana.create_task",)),
+)
 KIND_WORDS = {
     r"cards?": ("trello.",),
     r"tasks?": ("asana.",),
@@ -145,7 +144,7 @@ HELP = (
 class Edit:
     """One follow-up applied to a draft."""
 
-    def __init__(self, draft: Draft, text: str) -> None:
+    def __init__(self, draft: Draft) -> None:
         self.draft = draft
         self.request = draft.request
         self.text = draft.request.masked
@@ -204,31 +203,40 @@ class Edit:
             for role in ("title", "body")
             if role in old_roles and role in new_roles and old_roles[role] in step.inputs
         }
-        if target == "dropbox.upload_file" and "title" in old_roles and old_roles["title"] in step.inputs:
+        if (
+            target == "dropbox.upload_file"
+            and "title" in old_roles
+            and old_roles["title"] in step.inputs
+        ):
             inputs["path"] = f"/{step.inputs[old_roles['title']]}"
         if step.action == "dropbox.upload_file" and "path" in step.inputs:
             inputs["name"] = str(step.inputs["path"]).rsplit("/", 1)[-1]
         self._replace(step, target, inputs)
         container = new_roles.get("container")
         if container and container not in inputs:
-            self.draft.need(step.id, container, CONTAINER_QUESTIONS.get(target, f"What is the {container}?"))
+            self.draft.need(step.id, container)
         return True
 
     def _replace(self, step: StepDraft, action: str, inputs: dict[str, Any]) -> None:
         """Turn `step` into `action`, renaming it and the references later steps make."""
-        old_root = f"steps.{step.id}"
+        old_root, old_action = f"steps.{step.id}", step.action
         old_subject = self._subject(step.action, old_root)
         self.draft.things = [t for t in self.draft.things if t.root != old_root]
         step.id, step.action, step.inputs = "", action, inputs
         step.id = self.draft.unique_id(HINTS.get(action, "step"))
         self.draft.remember(step)
         new_subject = self._subject(action, f"steps.{step.id}")
+        labels = (LINK_LABELS.get(old_action, ""), LINK_LABELS.get(action, ""))
         for other in self.draft.steps:
-            other.inputs = _rewrite(other.inputs, old_root, old_subject, new_subject)
+            other.inputs = _rewrite(other.inputs, old_root, old_subject, new_subject, labels)
 
     def _subject(self, action: str, root: str) -> Subject:
         definition = self.draft.catalog.action(action)
-        return subject_of(definition.output_model.model_json_schema(), root) if definition else Subject()
+        return (
+            subject_of(definition.output_model.model_json_schema(), root)
+            if definition
+            else Subject()
+        )
 
     # --- removing steps ----------------------------------------------------------------
 
@@ -239,11 +247,28 @@ class Edit:
         if not doomed:
             return False
         if len(doomed) == len(self.draft.steps):
-            self.draft.ask("That would leave the workflow with nothing to do. What should it do instead?")
+            self.draft.ask(
+                "That would leave the workflow with nothing to do. What should it do instead?"
+            )
             return True
         for step in doomed:
-            self.draft.remove_step(step)
+            self._drop(step)
         return True
+
+    def _drop(self, step: StepDraft) -> None:
+        """Remove `step`; lines of later messages that show its result go too, and steps
+        that cannot work without it are removed (and said so)."""
+        if step not in self.draft.steps:
+            return
+        self.draft.remove_step(step)
+        reference = f"steps.{step.id}."
+        for other in list(self.draft.steps):
+            other.inputs = _without_lines(other.inputs, reference)
+            if reference in str(other.inputs):
+                self.draft.assume(
+                    f"step {other.id} is removed too: it used what step {step.id} made"
+                )
+                self._drop(other)
 
     def _targets(self) -> list[StepDraft]:
         named_channels = set(channels(self.text))
@@ -281,7 +306,9 @@ class Edit:
         about_event = self.has(r"\b(?:meeting|event|call|starts?|appointment)\b")
         kind = self.draft.trigger.get("type")
         if calendar and (about_event or (kind != "schedule" and schedule is None)):
-            return self._retime_event(calendar[-1], day.value if day else None, clock.value if clock else None)
+            return self._retime_event(
+                calendar[-1], day.value if day else None, clock.value if clock else None
+            )
         if kind == "event":
             return False
         if schedule is not None:
@@ -369,24 +396,19 @@ class Edit:
         return bool(targets)
 
     def rename_container(self) -> bool:
+        """ "change the list to Doing", "use the Ops project", "in acme/web instead"."""
         changed = False
-        for noun, prefix, field in (
-            ("list", "trello.", "list"),
-            ("column", "trello.", "list"),
-            ("board", "trello.", "board"),
-            ("project", "asana.", "project"),
-        ):
+        for noun, field, connector, actions in CONTAINERS:
             name = self._named(noun)
             if name is None:
                 continue
-            for step in self.steps(prefix):
-                if field in ROLES.get(step.action, {}).values() or field in step.inputs or field == "board":
-                    if step.action in ("trello.create_card", "trello.move_card", "asana.create_task"):
-                        step.inputs[field] = name
-                        changed = True
+            for step in self.draft.steps:
+                if step.action in actions:
+                    step.inputs[field] = name
+                    changed = True
             trigger = self.draft.trigger
-            if trigger.get("type") == "event" and trigger["event"].startswith(prefix):
-                trigger.setdefault("with", {})[field] = name
+            if trigger.get("type") == "event" and trigger["event"].startswith(f"{connector}."):
+                self.draft.set_event(trigger["event"], {**trigger.get("with", {}), field: name})
                 changed = True
         return self._rename_repo() or changed
 
@@ -427,7 +449,11 @@ class Edit:
         )
         if spelled is None:
             return False
-        words = quote[0] if quote else self.request.restore(spelled.group("text") or spelled.group("said"))
+        words = (
+            quote[0]
+            if quote
+            else self.request.restore(spelled.group("text") or spelled.group("said"))
+        )
         body_steps = [s for s in self.draft.steps if "body" in ROLES.get(s.action, {})]
         if not body_steps or not words:
             return False
@@ -437,11 +463,16 @@ class Edit:
 
     def retitle(self) -> bool:
         match = re.search(
-            r"\b(?:call|name|title|rename)\s+(?:it|the\s+\w+)\s+(?:to\s+)?(?P<title>.+)$", self.text, re.I
+            r"\b(?:call|name|title|rename)\s+(?:it|the\s+\w+)\s+(?:to\s+)?(?P<title>.+)$",
+            self.text,
+            re.I,
         )
         if match is None:
             return False
-        title = (quoted_in(match.group("title"), self.request) or [self.request.restore(match.group("title"))])[0]
+        title = (
+            quoted_in(match.group("title"), self.request)
+            or [self.request.restore(match.group("title"))]
+        )[0]
         titled = [s for s in self.draft.steps if "title" in ROLES.get(s.action, {})]
         if titled:
             titled[-1].inputs[ROLES[titled[-1].action]["title"]] = title
@@ -492,14 +523,27 @@ EDITS: tuple[Callable[[Edit], bool], ...] = (
 )
 
 
-def _rewrite(value: Any, root: str, old: Subject, new: Subject) -> Any:
-    """Templates that read `root` (a replaced step) rewritten to the new step's fields."""
+def _without_lines(value: Any, reference: str) -> Any:
+    """Multi-line text values without the lines that mention `reference`."""
     if isinstance(value, dict):
-        return {k: _rewrite(v, root, old, new) for k, v in value.items()}
+        return {k: _without_lines(v, reference) for k, v in value.items()}
+    if isinstance(value, str) and "\n" in value and reference in value:
+        kept = [line for line in value.splitlines() if reference not in line]
+        return "\n".join(kept) if kept else value
+    return value
+
+
+def _rewrite(value: Any, root: str, old: Subject, new: Subject, labels: tuple[str, str]) -> Any:
+    """Templates that read `root` (a replaced step) rewritten to the new step's fields,
+    and the words naming it ("Trello card: …" -> "Asana task: …")."""
+    if isinstance(value, dict):
+        return {k: _rewrite(v, root, old, new, labels) for k, v in value.items()}
     if isinstance(value, list):
-        return [_rewrite(v, root, old, new) for v in value]
+        return [_rewrite(v, root, old, new, labels) for v in value]
     if not isinstance(value, str) or root not in value:
         return value
+    if all(labels):
+        value = value.replace(f"{labels[0]}: ", f"{labels[1]}: ")
     for role in ("title", "link", "detail", "ident", "path"):
         before, after = getattr(old, role), getattr(new, role)
         if before and after:
@@ -507,14 +551,16 @@ def _rewrite(value: Any, root: str, old: Subject, new: Subject) -> Any:
     return value
 
 
-def revise(planner: OfflinePlanner, workflow: Workflow, text: str, context: PlanContext) -> Plan | Question:
+def revise(
+    planner: OfflinePlanner, workflow: Workflow, text: str, context: PlanContext
+) -> Plan | Question:
     request = Request.read(text)
     draft = Draft.from_workflow(workflow, request, context, planner.catalog, context.current_time())
-    edit = Edit(draft, text)
+    edit = Edit(draft)
     if not request.masked:
         return Question(HELP, text, workflow)
     applied = edit.swap() or edit.remove()
-    if not applied:
+    if not applied:  # every edit that matches applies ("post 'hi' to #x instead": both)
         applied = any([apply(edit) for apply in EDITS])
     if not applied:
         applied = edit.add()

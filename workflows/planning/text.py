@@ -76,11 +76,6 @@ def quoted_in(text: str, request: Request) -> list[str]:
     return [request.quotes[int(m.group(1))] for m in PLACEHOLDER.finditer(text)]
 
 
-def first_quote(text: str, request: Request) -> str | None:
-    found = quoted_in(text, request)
-    return found[0] if found else None
-
-
 # --- values -----------------------------------------------------------------------------
 
 
@@ -197,6 +192,7 @@ ACTION_VERBS = (
     "assign",
     "get",
     "wait",
+    "forward",
 )
 UNSUPPORTED_VERBS = (
     "archive",
@@ -207,7 +203,6 @@ UNSUPPORTED_VERBS = (
     "translate",
     "summarize",
     "summarise",
-    "forward",
     "print",
     "buy",
     "order",

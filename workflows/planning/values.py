@@ -22,42 +22,32 @@ from workflows.planning.text import (
 from workflows.planning.times import Moment
 from workflows.planning.words import format_moment
 
-TITLE_MARKERS = (
-    "titled",
-    "entitled",
-    "called",
-    "named",
-    "with the title",
-    "with title",
-    "with the name",
-    "with a title",
-    "with a name",
-)
+TITLE_MARKERS = ("titled", "entitled", "called", "named", "with title", "with name")
 TEXT_MARKERS = (
     "saying",
     "that says",
     "which says",
     "that reads",
     "reading",
-    "with the text",
     "with text",
-    "with the message",
     "with message",
-    "with a message",
-    "with the body",
     "with body",
-    "with the content",
     "with content",
+    "and body",
+    "and text",
+    "and message",
     ":",
     "that",
-    "with the comment",
-    "with a comment",
-    "with the note",
-    "with a note",
-    "with the notes",
+    "know",
+    "know that",
+    "with comment",
+    "with note",
+    "with notes",
 )
 GENERIC_OBJECTS = {
     "",
+    "link",
+    "its link",
     "it",
     "them",
     "this",
@@ -72,7 +62,6 @@ GENERIC_OBJECTS = {
     "details",
     "the details",
     "info",
-    "link",
     "the link",
     "a link",
     "message about it",
@@ -137,14 +126,14 @@ def explicit_title(clause: ActionClause) -> str | None:
     return head_quote(clause)
 
 
-def explicit_text(clause: ActionClause, *extra_markers: str) -> str | None:
-    """The message a clause spells out: after "saying", ":", "that", "with the text", …
-    or quoted in its head."""
+def explicit_text(clause: ActionClause, *extra_markers: str, head: bool = True) -> str | None:
+    """The message a clause spells out: after "saying", ":", "that", "with text", … or
+    (with `head`) quoted in its head — not for things whose quoted head is their title."""
     phrase = clause.phrases.first(*TEXT_MARKERS, *extra_markers)
     if phrase is not None:
         quote = only_quote(phrase, clause.request)
         return quote if quote is not None else sentence(clause.restore(phrase) or "") or None
-    return head_quote(clause)
+    return head_quote(clause) if head else None
 
 
 def head_object(clause: ActionClause) -> str:
@@ -152,7 +141,10 @@ def head_object(clause: ActionClause) -> str:
     words = re.sub(rf"^\W*{re.escape(clause.verb)}\b", "", clause.phrases.head, flags=re.I)
     words = PLACEHOLDER.sub("", words)
     words = re.sub(r"(?<![\w&])[#@]\S+|\S+@\S+", "", words)
-    words = re.sub(r"^\s*(?:the|a|an|our|my|this|that)\s+", "", words.strip(), flags=re.I)
+    words = re.sub(
+        r"^\s*(?:me|us|him|her|them|everyone|everybody)\b", "", words.strip(), flags=re.I
+    )
+    words = re.sub(r"^\s*(?:the|a|an|our|my|its|their|this|that)\s+", "", words.strip(), flags=re.I)
     words = re.sub(r"\s+", " ", words).strip(" ,.")
     return "" if words.lower() in GENERIC_OBJECTS or is_service_word(words) else words
 
@@ -163,10 +155,6 @@ def people(clause: ActionClause, draft: Draft) -> list[str]:
     if re.search(r"\b(?:me|myself)\b", clause.text, re.I) and draft.context.user:
         found.insert(0, draft.context.user)
     return list(dict.fromkeys(found))
-
-
-def names_me(clause: ActionClause) -> bool:
-    return clause.has(r"\b(?:me|myself)\b")
 
 
 def label_list(phrase: str, request: Request) -> list[str]:
@@ -229,6 +217,9 @@ def step_line(draft: Draft, thing: Thing) -> str | None:
             f"{{{{ {thing.root}.issues | map(attribute='title') | join('\\n') }}}}"
         )
     link = thing.subject.template("link") or thing.subject.template("path")
+    text = step.inputs.get("text")
+    if step.action in ("slack.post_message", "slack.send_dm") and isinstance(text, str):
+        return None if draft.trigger_thing() or "{{" in text else text
     if step.action == "google_calendar.create_event":
         start = step.inputs.get("start")
         when = ""

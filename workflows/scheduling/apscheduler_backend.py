@@ -58,6 +58,11 @@ APSCHEDULER_SCHEMA = "apscheduler"
 NOTIFY_CHANNEL = "atom_scheduler"
 FINGERPRINT_KEY = "fingerprint"
 DRAIN_SECONDS = 10.0
+MIN_LEASE_SECONDS = 30.0
+"""APScheduler's own leases on the schedules and jobs a node holds. Long on purpose:
+4.0.0a6 crashes a node that re-acquires a job it is still running (its lease ran out
+while the event loop was busy), and a dead node's *runs* are taken over sooner anyway,
+by the engine's run leases (`run_lease_seconds`, RECOVER_RUNS)."""
 MISSING_TABLES = (
     "The scheduler's tables (schema `apscheduler`) are missing in this Postgres database. "
     "Run `atom db upgrade` once before starting worker nodes."
@@ -220,7 +225,7 @@ async def open_scheduler(
         role=SchedulerRole.both,
         max_concurrent_jobs=max_concurrent_jobs,
         task_defaults=TaskDefaults(job_executor="async", max_running_jobs=None),
-        lease_duration=timedelta(seconds=max(settings.run_lease_seconds, 2.0)),
+        lease_duration=timedelta(seconds=max(settings.run_lease_seconds, MIN_LEASE_SECONDS)),
         logger=logging.getLogger("apscheduler"),  # core.logging quiets it below WARNING
     )
     async with scheduler:
