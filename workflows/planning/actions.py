@@ -155,9 +155,7 @@ def create_card(clause: ActionClause, draft: Draft) -> None:
     name = explicit_title(clause) or trigger_title(draft)
     if name:
         inputs["name"] = name
-    trello_list = _container(clause, "list", "trello") or _container(
-        clause, draft, "column", "trello"
-    )
+    trello_list = _container(clause, "list", "trello") or _container(clause, "column", "trello")
     if trello_list:
         inputs["list"] = trello_list
     board = _container(clause, "board", "trello")

@@ -1,8 +1,8 @@
 """workflows runs audit triggers connections plans
 
-Revision ID: 413be433a4ba
+Revision ID: 613e1bcb3bfa
 Revises: 463ed3fb7c5a
-Create Date: 2026-11-25 18:16:19.944758
+Create Date: 2026-11-25 18:22:55.364399
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '413be433a4ba'
+revision: str = '613e1bcb3bfa'
 down_revision: str | None = '463ed3fb7c5a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('request', sa.Text(), nullable=False),
     sa.Column('document', sa.JSON(), nullable=True),
     sa.Column('question', sa.Text(), nullable=True),
+    sa.Column('question_state', sa.JSON(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('workflow_id', sa.String(length=64), nullable=True),
     sa.Column('decided_by', sa.String(length=32), nullable=True),
