@@ -221,7 +221,9 @@ async def bench(args: argparse.Namespace) -> None:
         database = Database(url)
         registry = load_registry(["connectors.http"])
         pool = HttpPool(settings)
-        engine = Engine(database, registry, pool, StaticCredentialProvider(), settings, "bench")
+        engine = Engine(
+            database, registry, pool, StaticCredentialProvider(), settings, worker_id="bench"
+        )
         logs = Path(args.logs)
         logs.mkdir(parents=True, exist_ok=True)
         try:

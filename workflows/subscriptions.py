@@ -169,6 +169,18 @@ class TriggerPlan:
     needs_token: bool = False
 
 
+def _apply(row: TriggerRow, plan: TriggerPlan, now: datetime) -> None:
+    if row.fingerprint is not None and row.fingerprint != plan.fingerprint:
+        row.anchor, row.active_since, row.last_fire_at = now, now, None
+        row.cursor, row.last_error = None, None
+    elif row.active is False:
+        row.active_since, row.cursor, row.last_error = now, None, None
+    row.team_id, row.kind, row.event = plan.team_id, plan.kind, plan.event
+    row.fingerprint, row.active, row.updated_at = plan.fingerprint, True, now
+    if plan.needs_token and row.webhook_token is None:
+        row.webhook_token = secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
+
+
 class TriggerStore:
     """Repository of trigger states and receipts."""
 
@@ -195,30 +207,38 @@ class TriggerStore:
         anchored at `now`; a resumed one becomes active again from `now` (fires and
         items from while it was paused are not made up for). The webhook token is kept
         for the life of the workflow, so its URL never changes."""
+        return (await self.activate_many([plan], now))[plan.workflow_id]
+
+    async def activate_many(
+        self, plans: list[TriggerPlan], now: datetime
+    ) -> dict[str, TriggerState]:
+        """`activate` for many workflows in one transaction (reconcile at start)."""
+        if not plans:
+            return {}
         for _attempt in range(2):
             try:
-                return await self._activate(plan, now)
-            except IntegrityError:  # another process inserted the row first
+                return await self._activate(plans, now)
+            except IntegrityError:  # another process inserted one of the rows first
                 continue
-        return await self._activate(plan, now)
+        return await self._activate(plans, now)
 
-    async def _activate(self, plan: TriggerPlan, now: datetime) -> TriggerState:
+    async def _activate(self, plans: list[TriggerPlan], now: datetime) -> dict[str, TriggerState]:
+        ids = [plan.workflow_id for plan in plans]
         async with self.database.session() as session:
-            row = await session.get(TriggerRow, plan.workflow_id, with_for_update=True)
-            if row is None:
-                row = TriggerRow(workflow_id=plan.workflow_id, anchor=now, active_since=now)
-                session.add(row)
-            elif row.fingerprint != plan.fingerprint:
-                row.anchor, row.active_since, row.last_fire_at = now, now, None
-                row.cursor, row.last_error = None, None
-            elif not row.active:
-                row.active_since, row.cursor, row.last_error = now, None, None
-            row.team_id, row.kind, row.event = plan.team_id, plan.kind, plan.event
-            row.fingerprint, row.active, row.updated_at = plan.fingerprint, True, now
-            if plan.needs_token and row.webhook_token is None:
-                row.webhook_token = secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
+            found = await session.scalars(
+                select(TriggerRow).where(TriggerRow.workflow_id.in_(ids)).with_for_update()
+            )
+            rows = {row.workflow_id: row for row in found}
+            for plan in plans:
+                row = rows.get(plan.workflow_id)
+                if row is None:
+                    row = rows[plan.workflow_id] = TriggerRow(
+                        workflow_id=plan.workflow_id, anchor=now, active_since=now
+                    )
+                    session.add(row)
+                _apply(row, plan, now)
             await session.flush()
-            return _state(row)
+            return {workflow_id: _state(row) for workflow_id, row in rows.items()}
 
     async def deactivate(self, workflow_id: str) -> None:
         """The workflow is paused: no schedule, no polling; the token is kept."""

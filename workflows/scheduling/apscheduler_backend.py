@@ -29,6 +29,7 @@ from apscheduler import (
     AsyncScheduler,
     CoalescePolicy,
     ConflictPolicy,
+    Schedule,
     SchedulerRole,
     TaskDefaults,
     current_job,
@@ -57,6 +58,7 @@ from workflows.scheduling.triggers import build_trigger
 APSCHEDULER_SCHEMA = "apscheduler"
 NOTIFY_CHANNEL = "atom_scheduler"
 FINGERPRINT_KEY = "fingerprint"
+JOB_EXECUTOR = "async"
 DRAIN_SECONDS = 10.0
 MIN_LEASE_SECONDS = 30.0
 """APScheduler's own leases on the schedules and jobs a node holds. Long on purpose:
@@ -109,20 +111,25 @@ class ApScheduler(Scheduler):
         return self.apscheduler.identity
 
     async def put_schedule(self, spec: ScheduleSpec) -> datetime | None:
-        first_fire = build_trigger(spec.timing, spec.anchor, spec.after).next()
+        trigger = build_trigger(spec.timing, spec.anchor, spec.after)
+        first_fire = trigger.next()
         if first_fire is None:
             await self.remove_schedules([spec.id])
             return None
-        await self.apscheduler.add_schedule(
-            spec.task.value,
-            build_trigger(spec.timing, spec.anchor, spec.after),
+        # What AsyncScheduler.add_schedule builds, minus its task lookup per call (every
+        # task was configured when the scheduler was opened).
+        schedule = Schedule(
             id=spec.id,
+            task_id=spec.task.value,
+            trigger=trigger,
             kwargs=dict(spec.kwargs),
             coalesce=CoalescePolicy.latest,
             misfire_grace_time=None,  # our handlers apply the misfire policy and record it
+            job_executor=JOB_EXECUTOR,
             metadata={FINGERPRINT_KEY: spec.fingerprint},
-            conflict_policy=ConflictPolicy.replace,
+            next_fire_time=first_fire,
         )
+        await self.apscheduler.data_store.add_schedule(schedule, ConflictPolicy.replace)
         return first_fire
 
     async def remove_schedules(self, ids: Collection[str]) -> None:
@@ -224,7 +231,7 @@ async def open_scheduler(
         identity=identity,
         role=SchedulerRole.both,
         max_concurrent_jobs=max_concurrent_jobs,
-        task_defaults=TaskDefaults(job_executor="async", max_running_jobs=None),
+        task_defaults=TaskDefaults(job_executor=JOB_EXECUTOR, max_running_jobs=None),
         lease_duration=timedelta(seconds=max(settings.run_lease_seconds, MIN_LEASE_SECONDS)),
         logger=logging.getLogger("apscheduler"),  # core.logging quiets it below WARNING
     )

@@ -11,6 +11,7 @@ pending fire time — possibly one missed while every node was down — survives
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -41,6 +42,8 @@ from workflows.subscriptions import TriggerKind, TriggerPlan, TriggerState, Trig
 log = logging.getLogger(__name__)
 
 RECONCILE_SECONDS = 300.0
+BATCH = 1000  # trigger states activated per transaction
+CONCURRENT_PUTS = 8
 SCHEDULE_PREFIX = "schedule:"
 POLL_PREFIX = "poll:"
 RECOVER_ID = "atom:recover_runs"
@@ -153,12 +156,23 @@ class TriggerSync:
         wanted = await self._wanted()
         states = await self.states.many()
         existing = {s.id: s.fingerprint for s in await self.scheduler.schedules()}
+        stale = [
+            item.plan
+            for workflow_id, item in wanted.items()
+            if (state := states.get(workflow_id)) is None
+            or not state.active
+            or state.fingerprint != item.plan.fingerprint
+        ]
         now = self.clock()
-        for workflow_id, item in wanted.items():
-            state = states.get(workflow_id)
-            if state is None or not state.active or state.fingerprint != item.plan.fingerprint:
-                state = await self.states.activate(item.plan, now)
-            await self._put(state, item.trigger, existing, report)
+        for start in range(0, len(stale), BATCH):
+            states.update(await self.states.activate_many(stale[start : start + BATCH], now))
+        limit = asyncio.Semaphore(CONCURRENT_PUTS)
+
+        async def put(workflow_id: str, item: _Wanted) -> None:
+            async with limit:
+                await self._put(states[workflow_id], item.trigger, existing, report)
+
+        await asyncio.gather(*(put(workflow_id, item) for workflow_id, item in wanted.items()))
         await self._drop_unwanted(set(wanted), states, existing, report)
         await self._put_maintenance(existing, report)
         log.info(
