@@ -224,12 +224,10 @@ async def bench(args: argparse.Namespace) -> None:
         engine = Engine(
             database, registry, pool, StaticCredentialProvider(), settings, worker_id="bench"
         )
-        logs = Path(args.logs)
-        logs.mkdir(parents=True, exist_ok=True)
         try:
             with HttpEchoEmulator() as echo:
                 async with open_trigger_services(settings, database, engine, registry) as client:
-                    await measure(args, settings, database, client, echo.url, logs)
+                    await measure(args, settings, database, client, echo.url, Path(args.logs))
         finally:
             await pool.aclose()
             await database.dispose()
@@ -293,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.firing > args.schedules:
         parser.error("--firing cannot exceed --schedules")
+    Path(args.logs).mkdir(parents=True, exist_ok=True)
     asyncio.run(bench(args))
     return 0
 

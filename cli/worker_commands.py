@@ -51,11 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def command_worker(args: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_json)
     if is_sqlite(settings.database_url):
         raise CommandError(NEEDS_POSTGRES)
     if args.concurrency < 1:
         raise CommandError("--concurrency must be 1 or more")
+    configure_logging(settings.log_level, settings.log_json)
     asyncio.run(serve_worker(settings, args.name or None, args.concurrency))
     return 0
 

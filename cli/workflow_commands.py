@@ -171,25 +171,8 @@ async def _approve_all(engine: Engine, run_id: str) -> None:
 
 
 def run_report(workflow: Workflow, run: RunRecord, steps: list[StepRecord]) -> dict[str, Any]:
-    return {
-        "run_id": run.id,
-        "workflow": workflow.name,
-        "status": str(run.status),
-        "message": run.message,
-        "steps": [
-            {
-                "id": step.step_id,
-                "action": step.action,
-                "status": str(step.status),
-                "attempts": step.attempts,
-                "inputs": step.inputs,
-                "output": step.output,
-                "error": step.error,
-                **({"iterations": step.iterations} if step.iterations is not None else {}),
-            }
-            for step in steps
-        ],
-    }
+    """The run as JSON data: its record and every step's (inputs, output, error, …)."""
+    return {"workflow": workflow.name, **run.to_json(), "steps": [s.to_json() for s in steps]}
 
 
 # --- input --------------------------------------------------------------------------------

@@ -514,10 +514,6 @@ def load_workflow(text: str) -> Workflow:
         raise _load_error("the document is nested too deeply", text) from None
 
 
-def dump_workflow(workflow: Workflow, fmt: Literal["yaml", "json"] = "yaml") -> str:
-    return workflow.to_yaml() if fmt == "yaml" else workflow.to_json()
-
-
 # --- readable errors ---------------------------------------------------------------------
 
 _DOCUMENT_KEYS = (

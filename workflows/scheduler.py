@@ -61,12 +61,6 @@ class Timing:
             timezone=trigger.timezone or default_timezone,
         )
 
-    def describe(self) -> str:
-        if self.every_seconds is not None:
-            return f"every {self.every_seconds:g}s"
-        kind = next(n for n in ("cron", "rrule", "at") if getattr(self, n) is not None)
-        return f"{kind} `{getattr(self, kind)}` ({self.timezone})"
-
 
 @dataclass(frozen=True)
 class ScheduleSpec:

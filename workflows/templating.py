@@ -74,7 +74,7 @@ SAFE_METHODS: dict[type, frozenset[str]] = {
     dict: frozenset({"get", "keys", "values", "items"}),
     list: frozenset({"count", "index"}),
 }
-_METHOD_NAMES = frozenset().union(*SAFE_METHODS.values())
+METHOD_NAMES = frozenset().union(*SAFE_METHODS.values())
 
 _ALLOWED_NODES = (
     nodes.Template,
@@ -490,7 +490,7 @@ def _check_access(node: nodes.Getattr | nodes.Getitem, analysis: Analysis) -> No
 
 def _check_call(node: nodes.Call, analysis: Analysis) -> None:
     method = node.node.attr if isinstance(node.node, nodes.Getattr) else None
-    if method not in _METHOD_NAMES:
+    if method not in METHOD_NAMES:
         analysis.errors.append(
             "templates cannot call functions; use filters such as `| join(', ')` "
             "(only text and mapping methods like `.lower()`, `.split()`, `.get()` may be called)"

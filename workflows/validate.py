@@ -30,16 +30,14 @@ from workflows.model import (
 from workflows.schedules import ScheduleError, next_fire_time, zone
 from workflows.templating import (
     LOOP_NAMES,
+    METHOD_NAMES,
     ROOT_NAMES,
-    SAFE_METHODS,
     Analysis,
     Reference,
     check_expression,
     check_template,
     template_strings,
 )
-
-_METHOD_NAMES = frozenset().union(*SAFE_METHODS.values())
 
 
 @dataclass(frozen=True)
@@ -245,6 +243,10 @@ def _check_step(
         problems.append(Problem(f"{path}.action", f"unknown action `{step.action}`{hint}"))
     else:
         problems += _check_inputs(action.input_model, step.with_, f"{path}.with")
+    if step.is_approval and step.for_each is not None:
+        problems.append(
+            Problem(f"{path}.for_each", "an approval step cannot use for_each; ask once instead")
+        )
     for where, analysis in _analyses(step, path):
         problems += [Problem(where, error) for error in analysis.errors]
         problems += _check_references(workflow, catalog, index, where, analysis, first_index)
@@ -308,7 +310,7 @@ def _step_reference_problem(
 
 def _output_field_problem(source: Step, catalog: Registry, field: str) -> str | None:
     action = catalog.action(source.action)
-    if action is None or source.for_each is not None or field in _METHOD_NAMES:
+    if action is None or source.for_each is not None or field in METHOD_NAMES:
         return None
     model = action.output_model
     if model.model_config.get("extra") == "allow":
@@ -324,7 +326,7 @@ def _trigger_reference_problem(
     workflow: Workflow, catalog: Registry, reference: Reference
 ) -> str | None:
     trigger = workflow.trigger
-    if not isinstance(trigger, EventTrigger) or reference.name in _METHOD_NAMES:
+    if not isinstance(trigger, EventTrigger) or reference.name in METHOD_NAMES:
         return None
     event = catalog.event(trigger.event)
     if event is None or event.payload_model.model_config.get("extra") == "allow":

@@ -38,8 +38,7 @@ async def test_unknown_subcommand_gets_help_not_silence(session: SandboxSession)
     assert "/atom help" in reply.content
 
 
-async def test_request_nobody_can_map_gets_a_question_not_silence(session: SandboxSession
-                                                                  ) -> None:
+async def test_request_nobody_can_map_gets_a_question_not_silence(session: SandboxSession) -> None:
     await session.harness.dm("frobnicate the widgets")
     reply = await session.harness.reply()
     assert "I can do these" in reply.content

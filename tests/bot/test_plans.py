@@ -20,9 +20,13 @@ async def preview_for(harness: SlackHarness, text: str) -> BotMessage:
 
 async def run_finished(harness: SlackHarness, timeout: float = 20.0) -> BotMessage:
     """The run status message once it reached a final state."""
-    return await harness.next(lambda m: any(w in m.content for w in (
-        "Run done", "Run failed", "Run needs your attention")), timeout,
-        kinds=("message", "update"))
+    return await harness.next(
+        lambda m: any(
+            w in m.content for w in ("Run done", "Run failed", "Run needs your attention")
+        ),
+        timeout,
+        kinds=("message", "update"),
+    )
 
 
 async def test_dm_to_preview_to_approved_run(session: SandboxSession) -> None:

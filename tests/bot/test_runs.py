@@ -43,29 +43,40 @@ async def test_failing_step_explains_and_retry_succeeds(session: SandboxSession)
 async def start_approval_run(session: SandboxSession) -> str:
     """A stored workflow whose first step asks Bob and Carol (both needed), then posts."""
     services = session.runtime.services
-    workflow = Workflow.model_validate({
-        "name": "Release sign-off",
-        "trigger": {"type": "manual"},
-        "steps": [
-            {"id": "ok", "action": "approval.request",
-             "with": {"approvers": [BOB, CAROL], "min_approvals": 2,
-                      "message": "Ship release 2.0?"}},
-            {"id": "post", "action": "slack.post_message",
-             "with": {"channel": "#dev", "text": "Shipping 2.0"}},
-        ],
-    })
+    workflow = Workflow.model_validate(
+        {
+            "name": "Release sign-off",
+            "trigger": {"type": "manual"},
+            "steps": [
+                {
+                    "id": "ok",
+                    "action": "approval.request",
+                    "with": {
+                        "approvers": [BOB, CAROL],
+                        "min_approvals": 2,
+                        "message": "Ship release 2.0?",
+                    },
+                },
+                {
+                    "id": "post",
+                    "action": "slack.post_message",
+                    "with": {"channel": "#dev", "text": "Shipping 2.0"},
+                },
+            ],
+        }
+    )
     workflow_id, _ = await services.workflows.create(TEAM, ALICE, workflow)
     return await services.launcher.start(TEAM, workflow_id, {}, ALICE, "manual")
 
 
 def approval_for(harness: SlackHarness, user: str) -> BotMessage:
     dm = harness.slack.im_with(user).id
-    return harness.next(lambda m: m.channel == dm and "Approval needed" in m.content,
-                        kinds=("message",))
+    return harness.next(
+        lambda m: m.channel == dm and "Approval needed" in m.content, kinds=("message",)
+    )
 
 
-async def test_two_of_two_approval_with_a_rejection_fails_the_run(session: SandboxSession
-                                                                   ) -> None:
+async def test_two_of_two_approval_with_a_rejection_fails_the_run(session: SandboxSession) -> None:
     harness = session.harness
     run_id = await start_approval_run(session)
     bob_request = await approval_for(harness, BOB)
@@ -120,11 +131,15 @@ async def test_app_home_lists_workflows_connections_and_runs(session: SandboxSes
     assert "Your connections" in text and "GitHub* connected" in text
     assert "Recent runs" in text
 
-    pause = next(b["accessory"] for b in home["blocks"]
-                 if b.get("accessory", {}).get("action_id") == HOME_PAUSE)
+    pause = next(
+        b["accessory"]
+        for b in home["blocks"]
+        if b.get("accessory", {}).get("action_id") == HOME_PAUSE
+    )
     await harness.click(home, HOME_PAUSE, value=pause["value"])
     paused_home = await harness.home()
-    assert any(b.get("accessory", {}).get("action_id") == HOME_RESUME
-               for b in paused_home["blocks"])
+    assert any(
+        b.get("accessory", {}).get("action_id") == HOME_RESUME for b in paused_home["blocks"]
+    )
     record = (await session.runtime.services.workflows.list_for(TEAM, owner=ALICE))[0]
     assert record.state == WorkflowState.PAUSED

@@ -115,3 +115,28 @@ async def test_restarting_keeps_schedules_and_applies_the_misfire_policy(world: 
     assert missed.outcome == ReceiptOutcome.MISSED
     assert weekly_after.next_fire_time == weekly_before.next_fire_time
     assert await world.runs(weekly) == []
+
+
+async def test_a_fire_queued_behind_a_run_starts_once_that_run_has_ended(world: World) -> None:
+    """Overlap `queue`: the fire waits as a queued receipt; ending the run starts it."""
+    async with world.node() as node:
+        workflow_id = await world.store(
+            echo_workflow(world.settings.http_base_url, {"type": "schedule", "cron": "0 9 * * *"})
+        )
+        await node.services.triggers.apply(TEAM, workflow_id)
+        states = TriggerStore(world.database)
+        fire_time = datetime.now(UTC) - timedelta(seconds=5)
+        going = await node.engine.start_run(TEAM, workflow_id, {}, OWNER)
+        await states.claim(TEAM, workflow_id, fire_key(fire_time), ReceiptOutcome.QUEUED)
+
+        await node.jobs.recover_runs({}, None)  # the run is still going: the fire waits
+        [waiting] = await states.receipts(workflow_id)
+        assert waiting.outcome == ReceiptOutcome.QUEUED
+
+        await node.jobs.execute_run({"run_id": going}, None)
+        runs = await world.wait_for_runs(workflow_id, 2)
+    [receipt] = await states.receipts(workflow_id)
+    assert receipt.outcome == ReceiptOutcome.STARTED
+    queued_run = next(run for run in runs if run.id == receipt.run_id)
+    assert queued_run.trigger_payload["scheduled_at"] == fire_time.isoformat()
+    assert {run.status for run in runs} == {RunStatus.SUCCEEDED}

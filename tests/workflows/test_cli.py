@@ -99,7 +99,7 @@ def test_execute_runs_once_in_the_sandbox_and_prints_the_run(
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert report["status"] == "succeeded" and report["workflow"] == "Note and rename"
-    steps = {step["id"]: step for step in report["steps"]}
+    steps = {step["step_id"]: step for step in report["steps"]}
     assert steps["ok"]["output"]["approved_by"] == ["U1ALICE"]
     assert steps["make"]["output"]["title"] == "Hi"
     assert steps["rename"]["inputs"] == {

@@ -292,6 +292,15 @@ def test_approval_problems(registry: Registry, inputs: str, path: str, expected:
     assert expected in problem.message
 
 
+def test_an_approval_is_asked_once_not_per_item(registry: Registry) -> None:
+    text = steps(
+        "{id: a, action: approval.request, for_each: [1, 2], with: {approvers: [U1A], message: m}}"
+    )
+    assert str(one(text, registry)) == (
+        "steps[0].for_each: an approval step cannot use for_each; ask once instead"
+    )
+
+
 # --- documents that do not load -------------------------------------------------------------------
 
 

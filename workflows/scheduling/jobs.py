@@ -203,6 +203,9 @@ class NodeJobs:
             error = f"the trigger's `with` does not fit {event.key}: {exc.errors()[0]['msg']}"
         except TimeoutError:
             error = f"polling {event.key} took longer than {self.settings.step_timeout_seconds:g}s"
+        except Exception:  # a bug in a connector must not leave the poll half-done
+            log.exception("workflow %s: polling %s crashed", record.id, event.key)
+            error = f"polling {event.key} failed unexpectedly; the error was logged"
         finally:
             await self.states.finish_poll(record.id, state.fingerprint, cursor, error)
         if error:

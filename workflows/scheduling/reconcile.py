@@ -26,7 +26,7 @@ from sqlalchemy import and_, select
 from connectors.registry import Registry
 from core.db import Database, utcnow
 from core.settings import Settings
-from workflows.model import EventTrigger, ScheduleTrigger
+from workflows.model import EventTrigger, ManualTrigger, ScheduleTrigger
 from workflows.model import Trigger as TriggerModel
 from workflows.scheduler import Scheduler, ScheduleSpec, Task, Timing
 from workflows.schedules import ScheduleError
@@ -54,7 +54,8 @@ SIGNED_WEBHOOK_SERVICES = {"github": "github_webhook_secret"}
 with the secret in this setting. Every other webhook event gets a per-workflow URL
 (`/webhooks/{service}/{token}`)."""
 
-_TRIGGER = TypeAdapter(TriggerModel)
+AnyTrigger = ManualTrigger | ScheduleTrigger | EventTrigger
+_TRIGGER: TypeAdapter[AnyTrigger] = TypeAdapter(TriggerModel)
 
 
 def fingerprint(data: Any) -> str:
@@ -62,7 +63,7 @@ def fingerprint(data: Any) -> str:
 
 
 def plan_for(
-    team_id: str, workflow_id: str, trigger: Any, registry: Registry
+    team_id: str, workflow_id: str, trigger: AnyTrigger, registry: Registry
 ) -> TriggerPlan | None:
     """The trigger state a workflow needs, or None (manual, or an unknown event)."""
     if isinstance(trigger, ScheduleTrigger):
@@ -99,7 +100,7 @@ class ReconcileReport:
 @dataclass(frozen=True)
 class _Wanted:
     plan: TriggerPlan
-    trigger: Any
+    trigger: AnyTrigger
 
 
 class TriggerSync:
@@ -246,7 +247,7 @@ class TriggerSync:
     async def _put(
         self,
         state: TriggerState,
-        trigger: Any,
+        trigger: AnyTrigger,
         existing: dict[str, str | None],
         report: ReconcileReport,
     ) -> None:
@@ -269,13 +270,14 @@ class TriggerSync:
             return
         report.put.append(spec.id)
 
-    def _spec(self, state: TriggerState, trigger: Any) -> ScheduleSpec | None:
+    def _spec(self, state: TriggerState, trigger: AnyTrigger) -> ScheduleSpec | None:
         kwargs = {
             "team_id": state.team_id,
             "workflow_id": state.workflow_id,
             "fingerprint": state.fingerprint,
         }
         if state.kind == TriggerKind.SCHEDULE:
+            assert isinstance(trigger, ScheduleTrigger)
             return ScheduleSpec(
                 id=SCHEDULE_PREFIX + state.workflow_id,
                 task=Task.FIRE_SCHEDULE,
