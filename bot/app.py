@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import notifications
+from bot import errors, notifications
 from bot.listeners import actions, commands, files, home, messages
 from bot.middleware import install_middleware
 from bot.services import BotServices
@@ -40,6 +40,7 @@ def build_app(services: BotServices, oauth_settings: AsyncOAuthSettings | None =
         logger=logging.getLogger("atom.bolt"),
     )
     install_middleware(app, services)
+    errors.register(app)
     notifications.register(app)
     commands.register(app)
     actions.register(app)
