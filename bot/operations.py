@@ -8,7 +8,14 @@ from __future__ import annotations
 from bot.plans import activate
 from bot.services import BotServices
 from workflows.engine import ApprovalNotOpen, EngineError, NotAnApprover
-from workflows.store import RunNotFound, RunStatus, WorkflowNotFound, WorkflowRecord, WorkflowState
+from workflows.store import (
+    RunNotFound,
+    RunRecord,
+    RunStatus,
+    WorkflowNotFound,
+    WorkflowRecord,
+    WorkflowState,
+)
 
 
 class NotAllowed(Exception):
@@ -80,14 +87,22 @@ async def rollback(
     return f":rewind: “{record.name}” is back at version {version}.{outcome}"
 
 
-async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: str) -> str:
+async def run_of(
+    services: BotServices, team_id: str, user_id: str, run_id: str, verb: str
+) -> RunRecord:
+    """The run, if `user_id` owns its workflow or started it; else NotAllowed."""
     try:
         run = await services.runs.get(team_id, run_id)
     except RunNotFound:
-        raise NotAllowed(f"There is no run `{run_id}`.") from None
+        raise NotAllowed(f"There is no run `{run_id}` — `/atom runs` lists recent ones.") from None
     record = await services.workflows.get(team_id, run.workflow_id)
     if user_id not in (record.owner, run.requested_by):
-        raise NotAllowed(f"Only <@{record.owner}> can retry runs of “{record.name}”.")
+        raise NotAllowed(f"Only <@{record.owner}> can {verb} runs of “{record.name}”.")
+    return run
+
+
+async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: str) -> str:
+    run = await run_of(services, team_id, user_id, run_id, "retry")
     try:
         new_run = await services.launcher.start(
             team_id, run.workflow_id, run.trigger_payload, user_id, "retry"
@@ -99,13 +114,7 @@ async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: s
 
 
 async def cancel_run(services: BotServices, team_id: str, user_id: str, run_id: str) -> str:
-    try:
-        run = await services.runs.get(team_id, run_id)
-    except RunNotFound:
-        raise NotAllowed(f"There is no run `{run_id}` — `/atom runs` lists recent ones.") from None
-    record = await services.workflows.get(team_id, run.workflow_id)
-    if user_id not in (record.owner, run.requested_by):
-        raise NotAllowed(f"Only <@{record.owner}> can cancel runs of “{record.name}”.")
+    run = await run_of(services, team_id, user_id, run_id, "cancel")
     if run.status.finished:
         return f"Run `{run_id}` already {run.status}."
     after = await services.engine.cancel(team_id, run_id, user_id)

@@ -38,6 +38,25 @@ async def supersede(services: BotServices, client: AsyncWebClient, plan: Pending
         )
 
 
+class PlanRefused(Exception):
+    """Why the clicker may not decide this plan (shown to them alone)."""
+
+
+async def claim(
+    services: BotServices, team_id: str, plan_id: str, user_id: str, status: str, verb: str
+) -> PendingPlan:
+    """Decide the plan as `status` on behalf of its requester, or raise PlanRefused."""
+    plan = await services.pending.get(team_id, plan_id)
+    if plan is None or plan.document is None:
+        raise PlanRefused("This plan no longer exists. Ask me again and I'll make a new one.")
+    if plan.user_id != user_id:
+        raise PlanRefused(f"Only <@{plan.user_id}>, who asked for this plan, can {verb} it.")
+    if not await services.pending.decide(team_id, plan_id, status, user_id):
+        current = await services.pending.get(team_id, plan_id)
+        raise PlanRefused(f"This plan was already {current.status if current else 'removed'}.")
+    return plan
+
+
 async def approve(
     services: BotServices,
     client: AsyncWebClient,
@@ -45,17 +64,9 @@ async def approve(
     plan_id: str,
     user_id: str,
     where: tuple[str, str],
-) -> str | None:
-    """Approve, store and activate a plan; `where` is the clicked preview (channel, ts).
-    Returns an error for the clicker (shown to them
-    alone), or None when the plan was approved."""
-    plan = await services.pending.get(team_id, plan_id)
-    if plan is None or plan.document is None:
-        return "This plan no longer exists. Ask me again and I'll make a new one."
-    if plan.user_id != user_id:
-        return f"Only <@{plan.user_id}>, who asked for this plan, can approve it."
-    if not await services.pending.decide(team_id, plan_id, APPROVED, user_id):
-        return await _already_decided(services, team_id, plan_id)
+) -> None:
+    """Approve, store and activate a plan; `where` is the clicked preview (channel, ts)."""
+    plan = await claim(services, team_id, plan_id, user_id, APPROVED, "approve")
     workflow = Workflow.model_validate(plan.document)
     workflow_id, version = await services.workflows.create(team_id, user_id, workflow)
     await services.audit.record(
@@ -73,7 +84,6 @@ async def approve(
             f":white_check_mark: Approved by <@{user_id}> as `{workflow_id}`. {outcome}",
         ),
     )
-    return None
 
 
 async def activate(services: BotServices, team_id: str, workflow_id: str, user_id: str) -> str:
@@ -105,29 +115,15 @@ async def cancel(
     plan_id: str,
     user_id: str,
     where: tuple[str, str],
-) -> str | None:
-    plan = await services.pending.get(team_id, plan_id)
-    if plan is None:
-        return "This plan no longer exists."
-    if plan.user_id != user_id:
-        return f"Only <@{plan.user_id}>, who asked for this plan, can cancel it."
-    if not await services.pending.decide(team_id, plan_id, CANCELLED, user_id):
-        return await _already_decided(services, team_id, plan_id)
-    if plan.document:
-        await client.chat_update(
-            channel=where[0],
-            ts=where[1],
-            text="Plan cancelled",
-            blocks=decided_blocks(
-                Workflow.model_validate(plan.document),
-                services.service_titles(),
-                f":no_entry_sign: Cancelled by <@{user_id}>. Nothing was stored.",
-            ),
-        )
-    return None
-
-
-async def _already_decided(services: BotServices, team_id: str, plan_id: str) -> str:
-    """What to tell someone who clicked a plan that another click just decided."""
-    current = await services.pending.get(team_id, plan_id)
-    return f"This plan was already {current.status if current else 'removed'}."
+) -> None:
+    plan = await claim(services, team_id, plan_id, user_id, CANCELLED, "cancel")
+    await client.chat_update(
+        channel=where[0],
+        ts=where[1],
+        text="Plan cancelled",
+        blocks=decided_blocks(
+            Workflow.model_validate(plan.document),
+            services.service_titles(),
+            f":no_entry_sign: Cancelled by <@{user_id}>. Nothing was stored.",
+        ),
+    )

@@ -110,13 +110,12 @@ async def show_result(
     request: str,
     result: Plan | Question,
 ) -> None:
+    """Post the plan preview (or the question) in the thread and remember it there."""
     if isinstance(result, Question):
-        plan = await services.pending.create(
-            team_id=where.team_id,
-            user_id=where.user_id,
-            channel_id=where.channel_id,
-            thread_ts=where.thread_ts or "",
-            request=request,
+        plan = await _remember(
+            services,
+            where,
+            request,
             status=QUESTION,
             question=result.text,
             question_state=question_state(result),
@@ -132,42 +131,39 @@ async def show_result(
                     ]
                 )
             )
-        sent = await client.chat_postMessage(
-            channel=where.channel_id,
-            thread_ts=where.thread_ts,
-            text=fallback_text(result.text),
-            blocks=blocks,
+        text = result.text
+    else:
+        plan = await _remember(
+            services, where, request, status=PENDING, document=result.workflow.to_document()
         )
-        await services.pending.save(
-            where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+        blocks = plan_blocks(
+            plan.id,
+            result.workflow,
+            services.service_titles(),
+            await missing_connections(services, where, result.workflow),
+            where.user_id,
         )
-        return
-    plan = await services.pending.create(
+        if result.assumptions:
+            blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
+        text = f"Plan: {result.workflow.name}"
+    sent = await client.chat_postMessage(
+        channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks
+    )
+    await services.pending.save(
+        where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+    )
+
+
+async def _remember(
+    services: BotServices, where: Conversation, request: str, **fields: Any
+) -> PendingPlan:
+    return await services.pending.create(
         team_id=where.team_id,
         user_id=where.user_id,
         channel_id=where.channel_id,
         thread_ts=where.thread_ts or "",
         request=request,
-        status=PENDING,
-        document=result.workflow.to_document(),
-    )
-    blocks = plan_blocks(
-        plan.id,
-        result.workflow,
-        services.service_titles(),
-        await missing_connections(services, where, result.workflow),
-        where.user_id,
-    )
-    if result.assumptions:
-        blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
-    sent = await client.chat_postMessage(
-        channel=where.channel_id,
-        thread_ts=where.thread_ts,
-        text=fallback_text(f"Plan: {result.workflow.name}"),
-        blocks=blocks,
-    )
-    await services.pending.save(
-        where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+        **fields,
     )
 
 

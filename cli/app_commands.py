@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.slack_install import multi_workspace
 from cli.errors import CommandError
 from core.db import is_sqlite
 from core.logging import configure_logging
@@ -57,9 +58,9 @@ def command_run(_args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     if settings.slack_bot_token and settings.slack_app_token:
-        asyncio.run(_serve(settings, web=True, socket_mode=True))
-    elif settings.slack_bot_token and settings.slack_signing_secret:
-        asyncio.run(_serve(settings, web=True, socket_mode=False))
+        asyncio.run(_serve(settings, web=True, socket_mode=True, worker=True))
+    elif settings.slack_signing_secret and (settings.slack_bot_token or multi_workspace(settings)):
+        asyncio.run(_serve(settings, web=True, socket_mode=False, worker=True))
     else:
         sys.stdout.write(NO_TOKENS)
         return command_shell(_args)
@@ -69,7 +70,7 @@ def command_run(_args: argparse.Namespace) -> int:
 def command_web(_args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(_serve(settings, web=True, socket_mode=False))
+    asyncio.run(_serve(settings, web=True, socket_mode=False, worker=False))
     return 0
 
 
@@ -81,7 +82,7 @@ def command_bot(_args: argparse.Namespace) -> int:
             "`atom bot` connects over Socket Mode and needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
             "(an xapp- token with connections:write). For HTTP mode run `atom web` instead."
         )
-    asyncio.run(_serve(settings, web=False, socket_mode=True))
+    asyncio.run(_serve(settings, web=False, socket_mode=True, worker=False))
     return 0
 
 
@@ -112,13 +113,14 @@ async def _shell(settings: Settings) -> None:
         await Shell(session).run()
 
 
-async def _serve(settings: Settings, web: bool, socket_mode: bool) -> None:
-    """Serve the web app and/or hold a Socket Mode connection until interrupted."""
+async def _serve(settings: Settings, *, web: bool, socket_mode: bool, worker: bool) -> None:
+    """Serve the web app and/or hold a Socket Mode connection until interrupted; with
+    `worker` (and always on SQLite) this process is a worker node too."""
     from cli.runtime import open_runtime
     from oauth_app.server import WebServer
 
     await _migrate_if_embedded(settings)
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, worker=worker) as runtime:
         server = WebServer(runtime.web, settings.http_host, settings.http_port)
         if web:
             await server.start()

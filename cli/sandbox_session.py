@@ -1,5 +1,5 @@
 """ATOM wired to the sandbox: every service emulator (Slack, GitHub, Google, Trello, Asana,
-Dropbox, HTTP) and the sandbox OAuth provider run on 127.0.0.1, and the Slack emulator
+Dropbox, HTTP), Deepgram (voice notes) and the sandbox OAuth provider run on 127.0.0.1, and the Slack emulator
 delivers to ATOM's real HTTP endpoint. Used by `atom shell`, by `atom run` without Slack
 tokens, and by the scenario tests.
 
@@ -21,6 +21,7 @@ from connectors.providers import TokenSet
 from connectors.vault import ConnectionKey, Vault
 from core.settings import Settings
 from oauth_app.server import WebServer
+from sandbox.deepgram import DeepgramEmulator
 from sandbox.emulator import Emulator
 from sandbox.harness import SlackHarness
 from sandbox.oauth_provider import OAuthProviderEmulator
@@ -35,6 +36,7 @@ SECRET_SETTINGS = {"slack_bot_token", "slack_signing_secret"}
 class SandboxSession:
     sandbox: Sandbox
     oauth: OAuthProviderEmulator
+    deepgram: DeepgramEmulator
     slack: SlackEmulator
     harness: SlackHarness
     runtime: Runtime
@@ -81,6 +83,8 @@ async def sandbox_session(settings: Settings) -> AsyncIterator[SandboxSession]:
     oauth = OAuthProviderEmulator()
     oauth.attach_all(sandbox.emulators)
     oauth.start()
+    deepgram = DeepgramEmulator()
+    deepgram.start()
     slack = sandbox.emulators["slack"]
     assert isinstance(slack, SlackEmulator)
     server = WebServer()
@@ -96,9 +100,11 @@ async def sandbox_session(settings: Settings) -> AsyncIterator[SandboxSession]:
             await server.start()
             slack.request_url = f"{url}/slack/events"
             try:
-                yield SandboxSession(sandbox, oauth, slack, SlackHarness(slack), runtime, url)
+                yield SandboxSession(sandbox, oauth, deepgram, slack, SlackHarness(slack),
+                                     runtime, url)
             finally:
                 await server.stop()
     finally:
+        deepgram.stop()
         oauth.stop()
         sandbox.stop()

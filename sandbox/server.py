@@ -85,9 +85,13 @@ class EmulatorServer:
             waited += 0.01
         return self.url
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the server to stop without waiting (stop many at once, then `stop` each)."""
         if self._server is not None:
             self._server.request_exit()
+
+    def stop(self) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._thread = None

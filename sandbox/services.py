@@ -42,6 +42,8 @@ class Sandbox:
 
     def stop(self) -> None:
         for emulator in self.emulators.values():
+            emulator.server.request_stop()  # all shut down in parallel
+        for emulator in self.emulators.values():
             emulator.stop()
 
     def __enter__(self) -> Sandbox:

@@ -44,24 +44,17 @@ def _message(body: dict[str, Any]) -> tuple[str, str]:
 
 def register(app: AsyncApp) -> None:
     @app.action(APPROVE)
-    async def approve_plan(
-        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
-    ) -> None:
-        await ack()
-        team, user, plan_id = _clicked(body)
-        error = await plans.approve(services, client, team, plan_id, user, _message(body))
-        if error:
-            await tell(client, body, error)
-
     @app.action(CANCEL)
-    async def cancel_plan(
+    async def decide_plan(
         ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
         await ack()
         team, user, plan_id = _clicked(body)
-        error = await plans.cancel(services, client, team, plan_id, user, _message(body))
-        if error:
-            await tell(client, body, error)
+        decide = plans.approve if body["actions"][0]["action_id"] == APPROVE else plans.cancel
+        try:
+            await decide(services, client, team, plan_id, user, _message(body))
+        except plans.PlanRefused as exc:
+            await tell(client, body, str(exc))
 
     @app.action(EDIT)
     async def edit_plan(

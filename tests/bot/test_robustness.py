@@ -9,7 +9,6 @@ from workflows.model import Workflow
 
 
 async def test_a_failing_database_gets_a_friendly_answer(session: SandboxSession) -> None:
-    await session.runtime.database.engine.dispose()
     original = session.runtime.services.pending.open_in_thread
 
     async def broken(*_args: object) -> None:

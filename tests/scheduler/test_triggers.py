@@ -147,3 +147,13 @@ def test_at_is_wall_clock_in_its_zone_and_fires_once() -> None:
 def test_unusable_schedules_say_what_is_wrong(timing: Timing, message: str) -> None:
     with pytest.raises(ScheduleError, match=message):
         upcoming(timing, anchor=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_full_rfc5545_rule_with_its_own_start_and_zone() -> None:
+    rule = "DTSTART;TZID=America/New_York:20260307T083000\nRRULE:FREQ=DAILY;COUNT=3"
+    fires = upcoming(Timing(rrule=rule), anchor=datetime(2026, 1, 1, tzinfo=UTC), count=5)
+    assert _local(fires, NEW_YORK) == [
+        "2026-03-07 08:30 EST",
+        "2026-03-08 08:30 EDT",
+        "2026-03-09 08:30 EDT",
+    ]

@@ -98,10 +98,9 @@ class NodeJobs:
     async def fire_schedule(self, job: Mapping[str, Any], scheduled_at: datetime | None) -> None:
         now = self.clock()
         fire_time = scheduled_at or now
-        found = await self._current(job)
-        if found is None:
+        record = await self._current(job)
+        if record is None:
             return
-        record, _state = found
         trigger = record.workflow.trigger
         assert isinstance(trigger, ScheduleTrigger)
         await self.states.record_fire(record.id, fire_time)
@@ -144,7 +143,7 @@ class NodeJobs:
                 {"key": key, "detail": detail},
             )
 
-    async def _current(self, job: Mapping[str, Any]) -> tuple[WorkflowRecord, TriggerState] | None:
+    async def _current(self, job: Mapping[str, Any]) -> WorkflowRecord | None:
         """The workflow a job was created for, if it is still active with the same
         trigger (a job from before an edit or a pause does nothing)."""
         state = await self.states.get(job["workflow_id"])
@@ -155,9 +154,7 @@ class NodeJobs:
             record = await self.engine.workflows.get(job["team_id"], job["workflow_id"])
         except WorkflowNotFound:
             return None
-        if record.state != WorkflowState.ACTIVE:
-            return None
-        return record, state
+        return record if record.state == WorkflowState.ACTIVE else None
 
     async def _start_queued_fire(self, team_id: str, workflow_id: str) -> None:
         if await self.runs.busy(team_id, workflow_id):
@@ -179,10 +176,9 @@ class NodeJobs:
     # --- events --------------------------------------------------------------------------
 
     async def poll_events(self, job: Mapping[str, Any], _scheduled_at: datetime | None) -> None:
-        found = await self._current(job)
-        if found is None:
+        record = await self._current(job)
+        if record is None:
             return
-        record, _state = found
         trigger = record.workflow.trigger
         assert isinstance(trigger, EventTrigger)
         event = self.registry.event(trigger.event)

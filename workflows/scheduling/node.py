@@ -23,10 +23,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from connectors.registry import Registry
-from core.db import Database
+from core.db import Database, is_sqlite
 from core.settings import Settings
 from workflows.engine import Engine
-from workflows.scheduler import Scheduler
+from workflows.scheduler import Scheduler, SchedulerError
 from workflows.scheduling.apscheduler_backend import ApScheduler, open_scheduler
 from workflows.scheduling.jobs import NodeJobs
 from workflows.scheduling.reconcile import TriggerSync
@@ -70,8 +70,15 @@ def _services(
 async def open_trigger_services(
     settings: Settings, database: Database, engine: Engine, registry: Registry
 ) -> AsyncIterator[TriggerServices]:
-    """The trigger services of a process that runs no jobs itself (Postgres only: on
-    SQLite nothing would ever run them)."""
+    """The trigger services of a process that runs no jobs itself (a web or bot process
+    next to `atom worker` nodes). Postgres only: on SQLite the scheduler lives in the
+    memory of the one process that runs everything (`start_worker_node`)."""
+    if is_sqlite(database.url):
+        raise SchedulerError(
+            "With the embedded SQLite database the scheduler runs inside the process that "
+            "executes the runs: use start_worker_node (as `atom run` does), or move to "
+            "Postgres to run separate worker processes."
+        )
     async with open_scheduler(settings, database, identity=engine.worker_id) as scheduler:
         yield _services(settings, database, engine, registry, scheduler)
 

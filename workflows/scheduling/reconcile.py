@@ -140,7 +140,7 @@ class TriggerSync:
         held = await self.scheduler.schedules(schedule_ids(workflow_id))
         existing = {s.id: s.fingerprint for s in held}
         await self._put(state, record.workflow.trigger, existing, ReconcileReport())
-        return await self.states.get(workflow_id)
+        return state
 
     async def _drop(self, workflow_id: str, *, forget: bool) -> None:
         await self.scheduler.remove_schedules(schedule_ids(workflow_id))
@@ -157,7 +157,7 @@ class TriggerSync:
         wanted = await self._wanted()
         states = await self.states.many()
         existing = {s.id: s.fingerprint for s in await self.scheduler.schedules()}
-        stale = [
+        to_activate = [
             item.plan
             for workflow_id, item in wanted.items()
             if (state := states.get(workflow_id)) is None
@@ -165,8 +165,9 @@ class TriggerSync:
             or state.fingerprint != item.plan.fingerprint
         ]
         now = self.clock()
-        for start in range(0, len(stale), BATCH):
-            states.update(await self.states.activate_many(stale[start : start + BATCH], now))
+        for start in range(0, len(to_activate), BATCH):
+            batch = to_activate[start : start + BATCH]
+            states.update(await self.states.activate_many(batch, now))
         limit = asyncio.Semaphore(CONCURRENT_PUTS)
 
         async def put(workflow_id: str, item: _Wanted) -> None:

@@ -148,7 +148,8 @@ def _csv(values: set[int]) -> str:
 
 def recurrence_text(rule: str) -> str:
     """RFC 5545 lines from what a person wrote: a bare `FREQ=…` rule, or lines such as
-    `RRULE:…`, `EXDATE:…`, `DTSTART;TZID=…:…`."""
+    `RRULE:…`, `EXDATE:…`, `DTSTART;TZID=…:…` (a DTSTART line fixes both the start and
+    the zone the rule is expanded in)."""
     lines = [line.strip() for line in rule.strip().splitlines() if line.strip()]
     if not lines:
         raise ScheduleError("the rrule is empty: write e.g. `FREQ=WEEKLY;BYDAY=MO;BYHOUR=9`")
