@@ -100,8 +100,9 @@ async def sandbox_session(settings: Settings) -> AsyncIterator[SandboxSession]:
             await server.start()
             slack.request_url = f"{url}/slack/events"
             try:
-                yield SandboxSession(sandbox, oauth, deepgram, slack, SlackHarness(slack),
-                                     runtime, url)
+                yield SandboxSession(
+                    sandbox, oauth, deepgram, slack, SlackHarness(slack), runtime, url
+                )
             finally:
                 await server.stop()
     finally:

@@ -26,10 +26,17 @@ async def test_a_failing_database_gets_a_friendly_answer(session: SandboxSession
 
 
 def test_a_huge_plan_is_truncated_to_slacks_limits() -> None:
-    steps = [{"id": f"s{i}", "action": "slack.post_message",
-              "with": {"channel": "#dev", "text": "x" * 5000}} for i in range(80)]
-    workflow = Workflow.model_validate({"name": "n" * 200, "trigger": {"type": "manual"},
-                                        "steps": steps})
+    steps = [
+        {
+            "id": f"s{i}",
+            "action": "slack.post_message",
+            "with": {"channel": "#dev", "text": "x" * 5000},
+        }
+        for i in range(80)
+    ]
+    workflow = Workflow.model_validate(
+        {"name": "n" * 200, "trigger": {"type": "manual"}, "steps": steps}
+    )
     blocks = plan_blocks("p1", workflow, {"slack": "Slack"}, [], "U1")
     assert len(blocks) <= MAX_BLOCKS
     assert blocks[-1]["type"] == "actions"  # Approve / Edit / Cancel survive

@@ -42,8 +42,13 @@ def test_authorization_headers_and_query_tokens_are_redacted(log_stream: io.Stri
     logger.info("Authorization: Basic dXNlcjpwYXNzd29yZA==")
     logger.info("sig", extra={"signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"})
     output = log_stream.getvalue()
-    for leaked in ("opaque-value-123", "def456secret", "abc123", "dXNlcjpwYXNzd29yZA",
-                   "8f742231b10e"):
+    for leaked in (
+        "opaque-value-123",
+        "def456secret",
+        "abc123",
+        "dXNlcjpwYXNzd29yZA",
+        "8f742231b10e",
+    ):
         assert leaked not in output
     records = [json.loads(line) for line in output.splitlines()]
     assert records[0]["headers"] == {"Authorization": "[REDACTED]"}

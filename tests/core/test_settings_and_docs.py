@@ -16,7 +16,9 @@ def env_names() -> list[str]:
     names = []
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
-        names.append(alias.choices[0] if isinstance(alias, AliasChoices) else f"ATOM_{name.upper()}")
+        names.append(
+            alias.choices[0] if isinstance(alias, AliasChoices) else f"ATOM_{name.upper()}"
+        )
     return names
 
 
