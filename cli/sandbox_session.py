@@ -1,7 +1,7 @@
 """ATOM wired to the sandbox: every service emulator (Slack, GitHub, Google, Trello, Asana,
-Dropbox, HTTP), Deepgram (voice notes) and the sandbox OAuth provider run on 127.0.0.1, and the Slack emulator
-delivers to ATOM's real HTTP endpoint. Used by `atom shell`, by `atom run` without Slack
-tokens, and by the scenario tests.
+Dropbox, HTTP), Deepgram (voice notes) and the sandbox OAuth provider run on 127.0.0.1,
+and the Slack emulator delivers to ATOM's real HTTP endpoint. Used by `atom shell`, by
+`atom run` without Slack tokens, and by the scenario tests.
 
 The sandbox's people (Alice, Bob, Carol) start with every service connected, so a
 newcomer can approve a plan and watch it run; `/atom connect` still goes through the
