@@ -37,7 +37,7 @@ from random import Random
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -106,8 +106,11 @@ def send_open_loop(url: str, rate: float, requests: list[SignedRequest]) -> list
 
 
 async def _send_all(url: str, rate: float, requests: list[SignedRequest]) -> list[Outcome]:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-    async with httpx.AsyncClient(limits=limits, timeout=ACK_TIMEOUT) as client:
+    # aiohttp rather than httpx: httpx's pool slows down with many requests in flight,
+    # which would make the generator, not the server, the bottleneck under overload.
+    connector = aiohttp.TCPConnector(limit=1000)
+    timeout = aiohttp.ClientTimeout(total=ACK_TIMEOUT)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.05
         wall_offset = time.time() - loop.time()
@@ -115,19 +118,24 @@ async def _send_all(url: str, rate: float, requests: list[SignedRequest]) -> lis
         for index, request in enumerate(requests):
             due = start + index / rate
             await asyncio.sleep(max(0.0, due - loop.time()))
-            tasks.append(asyncio.create_task(_send_one(client, url, request, due, wall_offset)))
+            tasks.append(asyncio.create_task(_send_one(session, url, request, due, wall_offset)))
         return list(await asyncio.gather(*tasks))
 
 
 async def _send_one(
-    client: httpx.AsyncClient, url: str, request: SignedRequest, due: float, wall_offset: float
+    session: aiohttp.ClientSession,
+    url: str,
+    request: SignedRequest,
+    due: float,
+    wall_offset: float,
 ) -> Outcome:
     loop = asyncio.get_running_loop()
     lag = loop.time() - due
     try:
-        response = await client.post(url, content=request.body, headers=request.headers)
-        ok = response.status_code == 200
-    except httpx.HTTPError:
+        async with session.post(url, data=request.body.encode(), headers=request.headers) as reply:
+            await reply.read()
+            ok = reply.status == 200
+    except (aiohttp.ClientError, TimeoutError):
         ok = False
     latency = loop.time() - due if ok else math.inf
     return Outcome(request.kind, request.dm_ts, due + wall_offset, latency, lag)
@@ -362,6 +370,8 @@ class Step:
     rate: int
     outcomes: list[Outcome]
     previews: list[float]  # DM -> preview seconds, one per DM (inf: none came)
+    cpu_seconds: float  # the server process's CPU (ATOM or Bolt, and the emulators)
+    wall_seconds: float  # sending plus the bot catching up
 
     def acks(self, kind: str | None = None) -> list[float]:
         return [o.latency for o in self.outcomes if kind is None or o.kind == kind]
@@ -376,6 +386,10 @@ class Step:
     @property
     def failed(self) -> int:
         return sum(math.isinf(o.latency) for o in self.outcomes)
+
+    @property
+    def missing_previews(self) -> int:
+        return sum(math.isinf(p) for p in self.previews)
 
 
 @dataclass
@@ -418,11 +432,12 @@ async def run_step(
     kinds: dict[str, int] = MIX,
 ) -> Step:
     requests = await workload.build(max(1, round(rate * seconds)), kinds)
+    cpu, wall = time.process_time(), time.monotonic()
     outcomes = await generator.send(target.url, rate, requests)
     dms = [o for o in outcomes if o.kind == DM]
     await settle(target, workload, {o.dm_ts for o in dms if o.dm_ts}, drain)
     previews = [workload.previews.seconds_after(o) for o in dms] if target.previews else []
-    return Step(rate, outcomes, previews)
+    return Step(rate, outcomes, previews, time.process_time() - cpu, time.monotonic() - wall)
 
 
 async def measure(target: Target, config: BenchConfig, generator: LoadGenerator) -> BackendResult:
@@ -457,8 +472,8 @@ async def run(config: BenchConfig) -> list[BackendResult]:
 # --- reporting -------------------------------------------------------------------------
 
 
-def ms(seconds: float | None) -> str:
-    if seconds is None or math.isnan(seconds):
+def ms(seconds: float) -> str:
+    if math.isnan(seconds):
         return "—"
     if math.isinf(seconds):
         return "timeout"
@@ -466,25 +481,38 @@ def ms(seconds: float | None) -> str:
 
 
 def step_line(name: str, step: Step, previews: bool) -> str:
+    """Two lines: the acks (overall and p99 per kind), then what explains them."""
     by_kind = ", ".join(f"{kind} {ms(step.ack(0.99, kind))}" for kind in MIX)
-    line = (
-        f"{name:<14} {step.rate:>4}/s {len(step.outcomes):>5} requests: ack p50 "
-        f"{ms(step.ack(0.5))}, p99 {ms(step.ack(0.99))} ({by_kind}); failed {step.failed}; "
-        f"generator lag p99 {ms(percentile([o.lag for o in step.outcomes], 0.99))}"
+    lag = percentile([o.lag for o in step.outcomes], 0.99)
+    preview = (
+        f"DM->preview p50 {ms(step.preview(0.5))}, p95 {ms(step.preview(0.95))} "
+        f"({step.missing_previews} of {len(step.previews)} missing); "
+        if previews
+        else ""
     )
-    if previews:
-        missing = sum(math.isinf(p) for p in step.previews)
-        line += (
-            f"; DM->preview p50 {ms(step.preview(0.5))}, p95 {ms(step.preview(0.95))}"
-            f" ({missing} of {len(step.previews)} missing)"
-        )
-    return line
+    return (
+        f"{name:<14}{step.rate:>5}/s {len(step.outcomes):>5} requests: ack p50 "
+        f"{ms(step.ack(0.5))}, p99 {ms(step.ack(0.99))} (p99 {by_kind}); failed {step.failed}\n"
+        f"{'':<27}{preview}server CPU {step.cpu_seconds / len(step.outcomes) * 1000:.1f} "
+        f"ms/request, {step.cpu_seconds / step.wall_seconds:.0%} busy; "
+        f"generator lag p99 {ms(lag)}"
+    )
+
+
+def ratio(step: Step | None, baseline: Step | None) -> str:
+    """ATOM's ack p99 over bare Bolt's; a lower bound when ATOM's p99 timed out."""
+    if step is None or baseline is None:
+        return "—"
+    ours, theirs = step.ack(0.99), baseline.ack(0.99)
+    if math.isinf(ours):
+        return f"> {ACK_TIMEOUT / theirs:.0f}x"
+    return f"{ours / theirs:.1f}x"
 
 
 def table(results: list[BackendResult], config: BenchConfig) -> str:
     rate = config.headline_rate
     bolt = next((r for r in results if r.name == BACKENDS["bolt"]), None)
-    bolt_step = bolt.at(rate) if bolt else None
+    baseline = bolt.at(rate) if bolt else None
     header = (
         "backend",
         f"ack p50 @{rate}/s",
@@ -494,35 +522,26 @@ def table(results: list[BackendResult], config: BenchConfig) -> str:
         f"p99>{config.budget * 1000:.0f}ms at",
         "p99 / bare Bolt",
     )
-    rows = [header]
-    for result in results:
-        step = result.at(rate)
-        knee = result.knee
-        tested = max((s.rate for s in result.steps), default=0)
-        is_atom = result.name != BACKENDS["bolt"]
-        ratio = (
-            f"{step.ack(0.99) / bolt_step.ack(0.99):.1f}x"
-            if step and bolt_step and not math.isinf(step.ack(0.99))
-            else "—"
-        )
-        rows.append(
-            (
-                result.name,
-                ms(step.ack(0.5)) if step else "—",
-                ms(step.ack(0.99)) if step else "—",
-                ms(step.preview(0.5)) if step and is_atom else "—",
-                ms(step.preview(0.95)) if step and is_atom else "—",
-                f"{knee}/s" if knee else f"> {tested}/s",
-                ratio,
-            )
-        )
+    rows = [header, *(table_row(result, rate, baseline) for result in results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def table_row(result: BackendResult, rate: int, baseline: Step | None) -> tuple[str, ...]:
+    step = result.at(rate)
+    latencies = (
+        (step.ack(0.5), step.ack(0.99), step.preview(0.5), step.preview(0.95))
+        if step
+        else (math.nan,) * 4
+    )
+    tested = max((s.rate for s in result.steps), default=0)
+    knee = f"{result.knee}/s" if result.knee else f"> {tested}/s"
+    return (result.name, *map(ms, latencies), knee, ratio(step, baseline))
 
 
 # --- command line ----------------------------------------------------------------------

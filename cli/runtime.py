@@ -31,7 +31,12 @@ from migrations.runner import upgrade
 from oauth_app.app import create_web_app
 from workflows.engine import Engine
 from workflows.planner import build_planner
-from workflows.scheduling.node import TriggerServices, open_trigger_services, start_worker_node
+from workflows.scheduling.node import (
+    DEFAULT_CONCURRENCY,
+    TriggerServices,
+    open_trigger_services,
+    start_worker_node,
+)
 from workflows.store import AuditLog, RunRepo, WorkflowRepo
 
 
@@ -45,8 +50,8 @@ class Runtime:
     engine: Engine
     triggers: TriggerServices
     services: BotServices
-    bolt: AsyncApp
-    web: FastAPI
+    bolt: AsyncApp | None  # None in a process that serves no Slack traffic (a worker)
+    web: FastAPI | None
 
 
 async def upgrade_database(settings: Settings) -> None:
@@ -54,16 +59,23 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, worker: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings,
+    *,
+    worker: bool = True,
+    serve: bool = True,
+    worker_id: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> AsyncIterator[Runtime]:
     """Everything one ATOM process needs. With `worker` this process is also a worker
     node (fires schedules, polls events, executes runs) — always so on SQLite, where the
-    scheduler lives in memory."""
+    scheduler lives in memory. With `serve` it builds the Bolt app and the web app."""
     database = Database(settings.database_url)
     registry = load_registry()
     http = HttpPool(settings)
     try:
         accounts = await open_accounts(settings, database, registry, http, AuditLog(database))
-        engine = Engine(database, registry, http, accounts.vault, settings)
+        engine = Engine(database, registry, http, accounts.vault, settings, worker_id=worker_id)
         node = (
             start_worker_node
             if worker or is_sqlite(settings.database_url)
@@ -87,9 +99,13 @@ async def open_runtime(settings: Settings, *, worker: bool = True) -> AsyncItera
                 slack=TeamClients(settings, accounts.bot_tokens),
             )
             engine.add_observer(SlackRunReporter(services))
-            bolt = build_app(services, accounts.slack_oauth)
-            web = create_web_app(
-                settings, database, bolt, accounts.connections, webhooks=triggers.webhooks
+            bolt = build_app(services, accounts.slack_oauth) if serve else None
+            web = (
+                create_web_app(
+                    settings, database, bolt, accounts.connections, webhooks=triggers.webhooks
+                )
+                if serve
+                else None
             )
             yield Runtime(
                 settings, database, registry, http, accounts, engine, triggers, services, bolt, web

@@ -13,15 +13,12 @@ import logging
 import signal
 
 from cli.errors import CommandError
-from cli.runtime import open_accounts
-from connectors.client import HttpPool
-from connectors.registry import load_registry
-from core.db import Database, is_sqlite
+from cli.runtime import open_runtime
+from core.db import is_sqlite
 from core.logging import configure_logging
 from core.settings import Settings
-from workflows.engine import Engine
 from workflows.scheduler import SchedulerError
-from workflows.scheduling.node import DEFAULT_CONCURRENCY, start_worker_node
+from workflows.scheduling.node import DEFAULT_CONCURRENCY
 
 log = logging.getLogger("atom.worker")
 
@@ -61,22 +58,18 @@ def command_worker(args: argparse.Namespace) -> int:
 
 
 async def serve_worker(settings: Settings, name: str | None, concurrency: int) -> None:
-    """Run a worker node until SIGTERM or SIGINT."""
-    database = Database(settings.database_url)
-    registry = load_registry()
-    http = HttpPool(settings)
+    """Run a worker node until SIGTERM or SIGINT. It posts run status to Slack itself, so
+    it is built like every other ATOM process (cli/runtime.py), minus serving HTTP."""
     try:
-        accounts = await open_accounts(settings, database, registry, http)
-        engine = Engine(database, registry, http, accounts.vault, settings, worker_id=name)
-        async with start_worker_node(settings, database, engine, registry, concurrency=concurrency):
-            log.info("worker node %s is running (concurrency %d)", engine.worker_id, concurrency)
+        async with open_runtime(
+            settings, worker=True, serve=False, worker_id=name, concurrency=concurrency
+        ) as runtime:
+            worker_id = runtime.engine.worker_id
+            log.info("worker node %s is running (concurrency %d)", worker_id, concurrency)
             await _until_stopped()
-            log.info("worker node %s is stopping", engine.worker_id)
+            log.info("worker node %s is stopping", worker_id)
     except SchedulerError as exc:
         raise CommandError(str(exc)) from None
-    finally:
-        await http.aclose()
-        await database.dispose()
 
 
 async def _until_stopped() -> None:

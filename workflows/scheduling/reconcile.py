@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -319,7 +319,7 @@ class TriggerSync:
                 id=schedule_id,
                 task=task,
                 timing=Timing(every_seconds=seconds),
-                anchor=self.clock(),
+                anchor=self.clock() + timedelta(seconds=seconds),  # a node just reconciled
                 fingerprint=f"every {seconds:g}s",
             )
             if existing.get(schedule_id) != spec.fingerprint:
