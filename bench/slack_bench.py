@@ -457,16 +457,18 @@ async def measure(target: Target, config: BenchConfig, generator: LoadGenerator)
     return result
 
 
-async def run(config: BenchConfig) -> list[BackendResult]:
-    generator = LoadGenerator()
+async def run(config: BenchConfig, generator: LoadGenerator | None = None) -> list[BackendResult]:
+    """Every backend in turn, each started fresh and stopped after it was measured."""
+    sender = generator or LoadGenerator()
     try:
         results = []
         for backend in config.backends:
             async with OPENERS[backend]() as target:
-                results.append(await measure(target, config, generator))
+                results.append(await measure(target, config, sender))
         return results
     finally:
-        generator.close()
+        if generator is None:
+            sender.close()
 
 
 # --- reporting -------------------------------------------------------------------------
