@@ -60,7 +60,7 @@ ACK_TIMEOUT = 3.0  # Slack gives up on an ack after 3 s (and retries)
 DM, COMMAND, CLICK = "dm", "command", "click"
 MIX = {DM: 2, COMMAND: 1, CLICK: 1}  # half DMs, a quarter commands, a quarter clicks
 COMMANDS = ("help", "list")
-WARM_UP_DMS = 40
+WARM_UP_RATE = 50  # DMs/s before the first step
 BACKENDS = {"bolt": "bare Bolt", "sqlite": "ATOM/SQLite", "postgres": "ATOM/Postgres"}
 
 
@@ -440,11 +440,26 @@ async def run_step(
     return Step(rate, outcomes, previews, time.process_time() - cpu, time.monotonic() - wall)
 
 
+def warm_up_dms(config: BenchConfig) -> int:
+    """Enough DMs that the first step's clicks find previews, and some to spare."""
+    first_step = config.rates[0] * config.step_seconds
+    return 10 + math.ceil(first_step * MIX[CLICK] / sum(MIX.values()))
+
+
 async def measure(target: Target, config: BenchConfig, generator: LoadGenerator) -> BackendResult:
     """Warm up (connections, caches, previews to click), then step the offered rate up;
     stop after the first rate past the budget once the headline rate has been measured."""
     workload = Workload(target.slack, add_people(target.slack, config.users), config.seed)
-    await run_step(target, workload, generator, 50, WARM_UP_DMS / 50, config.drain_seconds, {DM: 1})
+    warm_up = warm_up_dms(config)
+    await run_step(
+        target,
+        workload,
+        generator,
+        WARM_UP_RATE,
+        warm_up / WARM_UP_RATE,
+        config.drain_seconds,
+        {DM: 1},
+    )
     result = BackendResult(target.name, config.budget)
     for rate in config.rates:
         step = await run_step(

@@ -14,13 +14,13 @@ from bot import operations
 from bot.blocks.help import HELP_TEXT, help_blocks
 from bot.blocks.kit import Block, button, section
 from bot.blocks.lists import (
-    connections_blocks,
     history_blocks,
     runs_blocks,
     workflow_detail_blocks,
     workflow_list_blocks,
 )
-from bot.home import connect_urls, next_run
+from bot.blocks.plan import CONNECT
+from bot.home import connectable, connection_blocks, next_run
 from bot.operations import NotAllowed
 from bot.requests import Conversation, handle_request, user_timezone
 from bot.run_status import dm_channel
@@ -139,21 +139,19 @@ def _service(call: Invocation) -> str | None:
 
 @_needs(1, "connect <service>")
 async def _connect(call: Invocation) -> Reply:
-    urls = await connect_urls(call.services, call.team_id, call.user_id)
+    names = sorted(connectable(call.services))
     service = _service(call)
-    if service not in urls:
-        return Reply(
-            f"I can connect: {', '.join(sorted(urls))}. "
-            f"For example `/atom connect {sorted(urls)[0]}`."
-        )
+    if service not in names:
+        return Reply(f"I can connect: {', '.join(names)}. For example `/atom connect {names[0]}`.")
     title = call.services.service_titles()[service]
+    url = await call.services.connections.connect_url(call.team_id, call.user_id, service)
     return Reply(
         f"Connect {title}",
         [
             section(
                 f"Open this to connect your {title} account to ATOM:",
                 accessory=button(
-                    f"Connect {title}", f"plan_connect_{service}", value=service, url=urls[service]
+                    f"Connect {title}", f"{CONNECT}_{service}", value=service, url=url
                 ),
             )
         ],
@@ -161,15 +159,8 @@ async def _connect(call: Invocation) -> Reply:
 
 
 async def _connections(call: Invocation) -> Reply:
-    services = call.services
-    connections = await services.connections.list(call.team_id, call.user_id)
     return Reply(
-        "Your connections",
-        connections_blocks(
-            connections,
-            services.service_titles(),
-            await connect_urls(services, call.team_id, call.user_id),
-        ),
+        "Your connections", await connection_blocks(call.services, call.team_id, call.user_id)
     )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.kit import Block, button, context, divider, fit, header, section
-from bot.blocks.lists import connections_blocks, run_line, workflow_line
+from bot.blocks.lists import connection_block, run_line, workflow_line
 from bot.services import BotServices
 from connectors.base import NoAuth
 from workflows.model import ScheduleTrigger
@@ -29,13 +29,30 @@ def next_run(record: WorkflowRecord, now: datetime | None = None) -> datetime | 
         return None
 
 
-async def connect_urls(services: BotServices, team_id: str, user_id: str) -> dict[str, str]:
-    """Where to connect each service that needs the user's own account."""
-    return {
-        name: await services.connections.connect_url(team_id, user_id, name)
+def connectable(services: BotServices) -> list[str]:
+    """The services a person connects with their own account."""
+    return [
+        name
         for name, connector in services.registry.connectors.items()
         if name != "slack" and not isinstance(connector.auth, NoAuth)
-    }
+    ]
+
+
+async def connection_blocks(services: BotServices, team_id: str, user_id: str) -> list[Block]:
+    """The person's connections; a connect link (single-use state) is made only for the
+    services that need one."""
+    status = {c.service: c for c in await services.connections.list(team_id, user_id)}
+    titles = services.service_titles()
+    blocks = []
+    for service in connectable(services):
+        connection = status.get(service)
+        url = (
+            None
+            if connection and connection.status == "connected"
+            else await services.connections.connect_url(team_id, user_id, service)
+        )
+        blocks.append(connection_block(titles[service], service, connection, url))
+    return blocks
 
 
 async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: str) -> list[Block]:
@@ -55,11 +72,7 @@ async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: s
     blocks += [
         divider(),
         header("Your connections"),
-        *connections_blocks(
-            await services.connections.list(team_id, user_id),
-            services.service_titles(),
-            await connect_urls(services, team_id, user_id),
-        ),
+        *await connection_blocks(services, team_id, user_id),
     ]
     names = {r.id: r.name for r in records}
     runs = [

@@ -99,31 +99,20 @@ def history_blocks(
     )
 
 
-def connections_blocks(
-    connections: Sequence[Connection], titles: Mapping[str, str], connect_urls: Mapping[str, str]
-) -> list[Block]:
-    status = {c.service: c for c in connections}
-    blocks: list[Block] = []
-    for service, title in titles.items():
-        if service not in connect_urls:
-            continue
-        connection = status.get(service)
-        if connection and connection.status == "connected":
-            text = f":white_check_mark: *{title}* connected" + (
-                f" as {connection.account}" if connection.account else ""
-            )
-            blocks.append(section(text))
-        else:
-            words = "expired — reconnect it" if connection else "not connected"
-            blocks.append(
-                section(
-                    f":link: *{title}* {words}",
-                    accessory=button(
-                        "Reconnect" if connection else "Connect",
-                        f"{CONNECT}_{service}",
-                        value=service,
-                        url=connect_urls[service],
-                    ),
-                )
-            )
-    return blocks
+def connection_block(
+    title: str, service: str, connection: Connection | None, connect_url: str | None
+) -> Block:
+    """One service's line: connected (as whom), or a Connect / Reconnect button."""
+    if connection and connection.status == "connected":
+        account = f" as {connection.account}" if connection.account else ""
+        return section(f":white_check_mark: *{title}* connected{account}")
+    words = "expired — reconnect it" if connection else "not connected"
+    return section(
+        f":link: *{title}* {words}",
+        accessory=button(
+            "Reconnect" if connection else "Connect",
+            f"{CONNECT}_{service}",
+            value=service,
+            url=connect_url,
+        ),
+    )
