@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import secrets
@@ -38,12 +39,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import asyncpg
 from fastapi import FastAPI
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
 
-from bench.scheduler_bench import fresh_database, percentile
+from bench.scheduler_bench import ADMIN_URL, fresh_database, percentile
 from bot.blocks.kit import actions, button
 from bot.blocks.plan import APPROVE, CANCEL
 from cli.sandbox_session import sandbox_session
@@ -221,6 +224,7 @@ class Workload:
         self.random = Random(seed)
         self.tap = _PayloadTap(slack)
         self.harness = SlackHarness(self.tap)  # type: ignore[arg-type]  # see _PayloadTap
+        self.commands = itertools.cycle(COMMANDS)
         self.count = 0
 
     async def build(self, total: int, kinds: dict[str, int] = MIX) -> list[SignedRequest]:
@@ -248,7 +252,7 @@ class Workload:
         return self.signed(DM, body, "application/json", dm_ts=event["ts"])
 
     async def command(self, user: str) -> SignedRequest:
-        text = COMMANDS[self.count % len(COMMANDS)]
+        text = next(self.commands)
         form = self.slack.command_form(user, self.slack.im_with(user), "/atom", text)
         return self.signed(COMMAND, urlencode(form), "application/x-www-form-urlencoded")
 
@@ -295,6 +299,16 @@ async def bare_bolt() -> AsyncIterator[Target]:
     own limit on this machine."""
     slack = SlackEmulator()
     slack.start()
+    server = WebServer(empty_bolt_web_app(slack))
+    try:
+        url = await server.start()
+        yield Target(BACKENDS["bolt"], slack, f"{url}/slack/events", previews=False)
+    finally:
+        await server.stop()
+        slack.stop()
+
+
+def empty_bolt_web_app(slack: SlackEmulator) -> FastAPI:
     app = AsyncApp(
         client=AsyncWebClient(token=slack.bot_token, base_url=f"{slack.url}/api/"),
         signing_secret=slack.signing_secret,
@@ -314,13 +328,7 @@ async def bare_bolt() -> AsyncIterator[Target]:
 
     web = FastAPI()
     web.include_router(slack_router(app))
-    server = WebServer(web)
-    try:
-        url = await server.start()
-        yield Target(BACKENDS["bolt"], slack, f"{url}/slack/events", previews=False)
-    finally:
-        await server.stop()
-        slack.stop()
+    return web
 
 
 @asynccontextmanager
@@ -407,37 +415,39 @@ class BackendResult:
         return next((s.rate for s in self.steps if s.ack(0.99) > self.budget), None)
 
 
-async def settle(target: Target, workload: Workload, dm_ts: set[str], limit: float) -> None:
-    """Wait until every DM of the step has its preview and the bot has been quiet for a
-    moment (or `limit` seconds passed), so one step's backlog does not count in the next."""
-    deadline = time.monotonic() + limit
-    seen, quiet_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        workload.previews.collect()
-        answered = not target.previews or dm_ts <= workload.previews.by_thread.keys()
-        if len(target.slack.posted) != seen:
-            seen, quiet_since = len(target.slack.posted), time.monotonic()
-        if answered and time.monotonic() - quiet_since > 0.3:
-            return
-        await asyncio.sleep(0.05)
+@dataclass
+class Driver:
+    """Sends one backend its load a step at a time, and lets it catch up after each."""
 
+    target: Target
+    workload: Workload
+    generator: LoadGenerator
+    drain_seconds: float = BENCH_DEFAULT.drain_seconds
 
-async def run_step(
-    target: Target,
-    workload: Workload,
-    generator: LoadGenerator,
-    rate: int,
-    seconds: float,
-    drain: float,
-    kinds: dict[str, int] = MIX,
-) -> Step:
-    requests = await workload.build(max(1, round(rate * seconds)), kinds)
-    cpu, wall = time.process_time(), time.monotonic()
-    outcomes = await generator.send(target.url, rate, requests)
-    dms = [o for o in outcomes if o.kind == DM]
-    await settle(target, workload, {o.dm_ts for o in dms if o.dm_ts}, drain)
-    previews = [workload.previews.seconds_after(o) for o in dms] if target.previews else []
-    return Step(rate, outcomes, previews, time.process_time() - cpu, time.monotonic() - wall)
+    async def step(self, rate: int, seconds: float, kinds: dict[str, int] = MIX) -> Step:
+        requests = await self.workload.build(max(1, round(rate * seconds)), kinds)
+        cpu, wall = time.process_time(), time.monotonic()
+        outcomes = await self.generator.send(self.target.url, rate, requests)
+        dms = [o for o in outcomes if o.kind == DM]
+        await self.settle({o.dm_ts for o in dms if o.dm_ts})
+        previews = self.workload.previews
+        waits = [previews.seconds_after(o) for o in dms] if self.target.previews else []
+        return Step(rate, outcomes, waits, time.process_time() - cpu, time.monotonic() - wall)
+
+    async def settle(self, dm_ts: set[str]) -> None:
+        """Wait until every DM has its preview and the bot has been quiet for a moment
+        (at most `drain_seconds`), so one step's backlog does not count in the next."""
+        posted, previews = self.target.slack.posted, self.workload.previews
+        deadline = time.monotonic() + self.drain_seconds
+        seen, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            previews.collect()
+            answered = not self.target.previews or dm_ts <= previews.by_thread.keys()
+            if len(posted) != seen:
+                seen, quiet_since = len(posted), time.monotonic()
+            if answered and time.monotonic() - quiet_since > 0.3:
+                return
+            await asyncio.sleep(0.05)
 
 
 def warm_up_dms(config: BenchConfig) -> int:
@@ -450,21 +460,12 @@ async def measure(target: Target, config: BenchConfig, generator: LoadGenerator)
     """Warm up (connections, caches, previews to click), then step the offered rate up;
     stop after the first rate past the budget once the headline rate has been measured."""
     workload = Workload(target.slack, add_people(target.slack, config.users), config.seed)
+    driver = Driver(target, workload, generator, config.drain_seconds)
     warm_up = warm_up_dms(config)
-    await run_step(
-        target,
-        workload,
-        generator,
-        WARM_UP_RATE,
-        warm_up / WARM_UP_RATE,
-        config.drain_seconds,
-        {DM: 1},
-    )
+    await driver.step(WARM_UP_RATE, warm_up / WARM_UP_RATE, {DM: 1})
     result = BackendResult(target.name, config.budget)
     for rate in config.rates:
-        step = await run_step(
-            target, workload, generator, rate, config.step_seconds, config.drain_seconds
-        )
+        step = await driver.step(rate, config.step_seconds)
         result.steps.append(step)
         print(step_line(target.name, step, target.previews), flush=True)
         if step.ack(0.99) > config.budget and rate >= config.headline_rate:
@@ -472,8 +473,26 @@ async def measure(target: Target, config: BenchConfig, generator: LoadGenerator)
     return result
 
 
+class BenchError(Exception):
+    """Something the person running the benchmark has to fix first."""
+
+
+async def check_postgres() -> None:
+    try:
+        connection = await asyncpg.connect(ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        where = make_url(ADMIN_URL).render_as_string(hide_password=True)
+        raise BenchError(
+            f"PostgreSQL is not reachable at {where} ({exc}); start it, point "
+            "ATOM_BENCH_POSTGRES_ADMIN_URL at one, or leave it out: --backends bolt,sqlite"
+        ) from exc
+    await connection.close()
+
+
 async def run(config: BenchConfig, generator: LoadGenerator | None = None) -> list[BackendResult]:
     """Every backend in turn, each started fresh and stopped after it was measured."""
+    if "postgres" in config.backends:
+        await check_postgres()
     sender = generator or LoadGenerator()
     try:
         results = []
@@ -634,7 +653,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{config.users} people; mix {MIX}",
         flush=True,
     )
-    results = asyncio.run(run(config))
+    try:
+        results = asyncio.run(run(config))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print()
     print(table(results, config))
     print(f"\n({time.monotonic() - started:.0f} s in all)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
@@ -19,8 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.run import approval_request_blocks, run_blocks, run_text
 from bot.clients import WorkspaceNotInstalled
 from bot.posts import SlackPosts
-from bot.services import BotServices
-from workflows.store import RunRecord, RunStatus, StepRecord, StepStatus
+from bot.services import SlackClients
+from core.db import Database
+from workflows.store import RunRecord, RunStatus, StepRecord, StepStatus, WorkflowRepo
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,20 @@ class _RunState:
 
 
 class SlackRunReporter:
-    def __init__(self, services: BotServices, min_interval: float = 1.0) -> None:
-        self.services = services
-        self.posts = SlackPosts(services.database)
+    """Built before the worker node starts taking jobs, so no run misses its updates: it
+    needs only the store, the workspace clients and the service titles."""
+
+    def __init__(
+        self,
+        database: Database,
+        slack: SlackClients,
+        titles: Mapping[str, str],
+        min_interval: float = 1.0,
+    ) -> None:
+        self.workflows = WorkflowRepo(database)
+        self.slack = slack
+        self.titles = titles
+        self.posts = SlackPosts(database)
         self.min_interval = min_interval
         self.runs: dict[str, _RunState] = {}
 
@@ -72,9 +85,9 @@ class SlackRunReporter:
             self.runs.pop(run_id, None)
 
     async def _publish(self, run: RunRecord, steps: list[StepRecord]) -> None:
-        record = await self.services.workflows.get(run.team_id, run.workflow_id, run.version)
-        client = await self.services.slack.for_team(run.team_id)
-        titles = self.services.service_titles()
+        record = await self.workflows.get(run.team_id, run.workflow_id, run.version)
+        client = await self.slack.for_team(run.team_id)
+        titles = self.titles
         blocks = run_blocks(run, steps, record.name, titles)
         text = run_text(run, record.name)
         key = f"run:{run.id}"

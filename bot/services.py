@@ -101,5 +101,9 @@ class BotServices:
     slack: SlackClients
 
     def service_titles(self) -> dict[str, str]:
-        titles = {c.name: c.title for c in self.registry.connectors.values()}
-        return {**titles, "approval": "Approval"}
+        return service_titles(self.registry)
+
+
+def service_titles(registry: Registry) -> dict[str, str]:
+    """Connector name -> title, for messages ("GitHub · create issue")."""
+    return {**{c.name: c.title for c in registry.connectors.values()}, "approval": "Approval"}

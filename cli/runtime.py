@@ -19,7 +19,7 @@ from bot.dedupe import EventDeduplicator
 from bot.notifications import SlackConnectionNotifier
 from bot.pending import PendingPlans
 from bot.run_status import SlackRunReporter
-from bot.services import BotServices
+from bot.services import BotServices, service_titles
 from connectors.client import HttpPool
 from connectors.connections import AuditTrail, Connections
 from connectors.registry import Registry, load_registry
@@ -76,6 +76,8 @@ async def open_runtime(
     try:
         accounts = await open_accounts(settings, database, registry, http, AuditLog(database))
         engine = Engine(database, registry, http, accounts.vault, settings, worker_id=worker_id)
+        slack_clients = TeamClients(settings, accounts.bot_tokens)
+        engine.add_observer(SlackRunReporter(database, slack_clients, service_titles(registry)))
         node = (
             start_worker_node
             if worker or is_sqlite(settings.database_url)
@@ -96,9 +98,8 @@ async def open_runtime(
                 triggers=triggers.triggers,
                 launcher=triggers.runs,
                 connections=accounts.connections,
-                slack=TeamClients(settings, accounts.bot_tokens),
+                slack=slack_clients,
             )
-            engine.add_observer(SlackRunReporter(services))
             bolt = build_app(services, accounts.slack_oauth) if serve else None
             web = (
                 create_web_app(

@@ -135,6 +135,11 @@ class ScheduleTrigger(_Document):
         max_length=100,
         description="IANA time zone, e.g. `Europe/Berlin`; default: the requesting user's.",
     )
+    overlap: Literal["skip", "queue"] | None = Field(
+        None,
+        description="When a fire comes while the previous run is still going: `skip` it "
+        "(the default) or `queue` it until that run ends.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_when(self) -> ScheduleTrigger:

@@ -7,7 +7,7 @@
 
 A delivery that was accepted is 202 with the ids of the runs it started (none when no
 workflow wanted it, or it was seen before). The process serving this app must have the
-trigger services: the wiring sets `app.state.webhook_inbox`.
+trigger services: `create_web_app(…, webhooks=…)` sets `app.state.webhook_inbox`.
 """
 
 from __future__ import annotations

@@ -15,13 +15,13 @@ from bench.slack_bench import (
     COMMAND,
     DM,
     BenchConfig,
+    Driver,
     LoadGenerator,
     Workload,
     add_people,
     atom_on_sqlite,
     parse_args,
     run,
-    run_step,
     table,
 )
 
@@ -35,16 +35,16 @@ def generator() -> Iterator[LoadGenerator]:
 
 async def test_atom_answers_each_kind_of_request(generator: LoadGenerator) -> None:
     async with atom_on_sqlite() as target:
-        workload = Workload(target.slack, add_people(target.slack, 5), seed=3)
-        dms = await run_step(target, workload, generator, 20, 0.5, 10, {DM: 1})
+        driver = Driver(target, Workload(target.slack, add_people(target.slack, 5), 3), generator)
+        dms = await driver.step(20, 0.5, {DM: 1})
         assert dms.failed == 0
         assert len(dms.previews) == 10
         assert dms.missing_previews == 0
         assert all(0 < seconds < 5 for seconds in dms.previews)
 
         seen = len(target.slack.posted)
-        clicks = await run_step(target, workload, generator, 20, 0.25, 10, {CLICK: 1})
-        commands = await run_step(target, workload, generator, 20, 0.25, 10, {COMMAND: 1})
+        clicks = await driver.step(20, 0.25, {CLICK: 1})
+        commands = await driver.step(20, 0.25, {COMMAND: 1})
         posted = [json.dumps(p.data) for p in target.slack.posted[seen:]]
     assert clicks.failed == commands.failed == 0
     assert sum("Cancelled by" in text for text in posted) == 5  # real previews, each once

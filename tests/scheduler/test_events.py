@@ -91,8 +91,7 @@ async def test_a_failing_poll_keeps_its_cursor_and_records_why(world: World) -> 
 async def _post(
     node: Node, world: World, path: str, body: bytes, headers: dict[str, str]
 ) -> httpx.Response:
-    app = create_web_app(world.settings, world.database)
-    app.state.webhook_inbox = node.services.webhooks
+    app = create_web_app(world.settings, world.database, webhooks=node.services.webhooks)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://atom.test") as client:
         return await client.post(path, content=body, headers=headers)

@@ -50,7 +50,7 @@ class OverlapPolicy(StrEnum):
 
 def overlap_policy(trigger: ScheduleTrigger) -> OverlapPolicy:
     """The trigger's `overlap` (skip when the document does not say)."""
-    return OverlapPolicy(getattr(trigger, "overlap", None) or OverlapPolicy.SKIP)
+    return OverlapPolicy(trigger.overlap or OverlapPolicy.SKIP)
 
 
 def fire_key(fire_time: datetime) -> str:
