@@ -119,19 +119,19 @@ class DownloadRefused(VoiceError):
 
 
 class DownloadFailed(VoiceError):
-    pass
+    """The clip could not be downloaded (network, size, Slack error)."""
 
 
 class SpeechToTextNotConfigured(VoiceError):
-    pass
+    """No speech-to-text key or server is configured."""
 
 
 class TranscriptionFailed(VoiceError):
-    pass
+    """The speech-to-text service answered with an error or timed out."""
 
 
 class NothingHeard(VoiceError):
-    pass
+    """The transcript came back empty."""
 
 
 def _size(count: int) -> str:

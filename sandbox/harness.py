@@ -52,7 +52,7 @@ class BotMessage:
 
 
 class HarnessTimeout(AssertionError):
-    pass
+    """The bot did not say what a test waited for; the message quotes what it did say."""
 
 
 class SlackHarness:

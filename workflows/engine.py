@@ -76,11 +76,11 @@ class EngineError(Exception):
 
 
 class ApprovalNotOpen(EngineError):
-    pass
+    """The approval was already decided, timed out, or the run moved on."""
 
 
 class NotAnApprover(EngineError):
-    pass
+    """The person is not one of the step's approvers."""
 
 
 def idempotency_key(run_id: str, step_id: str, attempt: int, item: int | None = None) -> str:

@@ -123,7 +123,7 @@ class TemplateError(ValueError):
 
 
 class _TooLarge(SecurityError):
-    pass
+    """A template built a value over the size limit."""
 
 
 # --- size guards ------------------------------------------------------------------------
