@@ -5,7 +5,6 @@ thread."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +19,6 @@ from bot.plans import supersede
 from bot.services import BotServices
 from workflows.model import EventTrigger, Workflow
 from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
-
-log = logging.getLogger(__name__)
 
 GREETINGS = {"", "help", "hi", "hello", "hey", "?", "what can you do", "what can you do?"}
 CHOICE = "question_choice"
@@ -74,7 +71,7 @@ async def handle_request(
         return
     if open_plan:
         await supersede(services, client, open_plan)
-    await show_result(services, client, where, request, result)
+    await show_result(services, client, where, request, result, context.connected or frozenset())
 
 
 async def planning_context(
@@ -85,7 +82,7 @@ async def planning_context(
         user=where.user_id,
         timezone=await user_timezone(client, where.user_id),
         now=datetime.now(UTC),
-        connected=frozenset(connected),
+        connected=connected,
     )
 
 
@@ -94,9 +91,11 @@ async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
     return info["user"].get("tz") or "UTC"
 
 
-async def connected_services(services: BotServices, team_id: str, user_id: str) -> set[str]:
+async def connected_services(services: BotServices, team_id: str, user_id: str) -> frozenset[str]:
+    """The services the person can use now (their own connections, plus those that need
+    none)."""
     connections = await services.connections.list(team_id, user_id)
-    return {c.service for c in connections if c.status == "connected"} | NO_AUTH_SERVICES
+    return frozenset({c.service for c in connections if c.status == "connected"} | NO_AUTH_SERVICES)
 
 
 async def say(client: AsyncWebClient, where: Conversation, text: str) -> None:
@@ -109,6 +108,7 @@ async def show_result(
     where: Conversation,
     request: str,
     result: Plan | Question,
+    connected: frozenset[str],
 ) -> None:
     """Post the plan preview (or the question) in the thread and remember it there."""
     if isinstance(result, Question):
@@ -140,7 +140,7 @@ async def show_result(
             plan.id,
             result.workflow,
             services.service_titles(),
-            await missing_connections(services, where, result.workflow),
+            await missing_connections(services, where, result.workflow, connected),
             where.user_id,
         )
         if result.assumptions:
@@ -168,12 +168,13 @@ async def _remember(
 
 
 async def missing_connections(
-    services: BotServices, where: Conversation, workflow: Workflow
+    services: BotServices, where: Conversation, workflow: Workflow, connected: frozenset[str]
 ) -> list[MissingConnection]:
+    """The services `workflow` uses that the person has not connected, with connect links."""
     used = {step.action.split(".")[0] for step in workflow.steps}
     if isinstance(workflow.trigger, EventTrigger):
         used.add(workflow.trigger.event.split(".")[0])
-    missing = sorted(used - await connected_services(services, where.team_id, where.user_id))
+    missing = sorted(used - connected)
     titles = services.service_titles()
     return [
         MissingConnection(

@@ -17,7 +17,13 @@ from bot.blocks.run import APPROVE_STEP, CANCEL_RUN, REJECT_STEP, RETRY
 from bot.home import HOME_PAUSE, HOME_RESUME, publish_home
 from bot.operations import NotAllowed
 from bot.pending import CANCELLED, PENDING
-from bot.requests import CHOICE, Conversation, handle_request, missing_connections
+from bot.requests import (
+    CHOICE,
+    Conversation,
+    connected_services,
+    handle_request,
+    missing_connections,
+)
 from bot.services import BotServices
 from workflows.model import Workflow
 from workflows.validate import problems_from_error, validate
@@ -102,7 +108,9 @@ def register(app: AsyncApp) -> None:
                 plan_id,
                 edited,
                 services.service_titles(),
-                await missing_connections(services, where, edited),
+                await missing_connections(
+                    services, where, edited, await connected_services(services, team, plan.user_id)
+                ),
                 plan.user_id,
             ),
         )
