@@ -630,8 +630,8 @@ def parse_args(argv: list[str] | None) -> BenchConfig:
         parser.error(f"--rates takes whole numbers separated by commas, not {args.rates!r}")
     if args.quick:
         rates, args.seconds = (50, 200), 1.5
-    if not rates or min(rates) <= 0 or args.seconds <= 0 or args.users <= 0:
-        parser.error("rates, --seconds and --users must be positive")
+    if not rates or min(*rates, args.headline) <= 0 or args.seconds <= 0 or args.users <= 0:
+        parser.error("--rates, --headline, --seconds and --users must be positive")
     return replace(
         BENCH_DEFAULT,
         backends=backends,

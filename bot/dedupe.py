@@ -1,10 +1,14 @@
 """Slack retries an event it got no 2xx for within 3 s (same `event_id`, with
-`X-Slack-Retry-Num`), and Bolt does not deduplicate. We record every event_id we accept
-in the database, so a retry is dropped even if it reaches another process."""
+`X-Slack-Retry-Num`), and Bolt does not deduplicate. We record every event_id we handle
+in the database, so a retry is dropped even if it reaches another process.
+
+The check runs inside the event listeners, which Bolt starts after it has acked: the ack
+never waits for the database."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import DateTime, String, delete
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +38,11 @@ class EventDeduplicator:
         except IntegrityError:
             return False
         return True
+
+    async def first_delivery_of(self, body: dict[str, Any]) -> bool:
+        """For an Events API payload: whether this is the first delivery of its event."""
+        event_id = body.get("event_id")
+        return not event_id or await self.first_delivery(event_id, body.get("team_id", ""))
 
     async def forget_older_than(self, now: datetime | None = None) -> int:
         cutoff = (now or utcnow()) - self.keep

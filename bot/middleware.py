@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.response import BoltResponse
 
 from bot.services import BotServices
 
@@ -22,16 +21,3 @@ def install_middleware(app: AsyncApp, services: BotServices) -> None:
         """Listeners get the services as an injected `services` argument via context."""
         context["services"] = services
         await next()
-
-    @app.middleware
-    async def drop_duplicate_events(
-        body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        """Slack redelivers an event (same event_id) when it got no 2xx in 3 s; Bolt
-        would run the listener again. The first delivery wins, across processes."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await services.dedupe.first_delivery(event_id, body.get("team_id", "")):
-            log.info("dropping duplicate delivery of %s", event_id)
-            return BoltResponse(status=200, body="")
-        await next()
-        return None

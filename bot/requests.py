@@ -5,6 +5,7 @@ thread."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,9 +87,20 @@ async def planning_context(
     )
 
 
+_TIMEZONES: dict[str, tuple[str, float]] = {}
+TIMEZONE_TTL_SECONDS = 3600.0
+
+
 async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
+    """The person's time zone from their Slack profile (cached for an hour: it is read
+    for every request, and changes rarely)."""
+    cached = _TIMEZONES.get(user_id)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
     info = await client.users_info(user=user_id)
-    return info["user"].get("tz") or "UTC"
+    zone = info["user"].get("tz") or "UTC"
+    _TIMEZONES[user_id] = (zone, time.monotonic() + TIMEZONE_TTL_SECONDS)
+    return zone
 
 
 async def connected_services(services: BotServices, team_id: str, user_id: str) -> frozenset[str]:

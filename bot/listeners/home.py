@@ -14,5 +14,5 @@ def register(app: AsyncApp) -> None:
     async def home_opened(
         event: dict, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
-        if event.get("tab", "home") == "home":
+        if event.get("tab", "home") == "home" and await services.dedupe.first_delivery_of(body):
             await publish_home(services, client, body["team_id"], event["user"])

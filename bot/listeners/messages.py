@@ -21,7 +21,7 @@ def register(app: AsyncApp) -> None:
     async def direct_message(
         event: dict, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
-        if event.get("bot_id"):
+        if event.get("bot_id") or not await services.dedupe.first_delivery_of(body):
             return
         where = Conversation(
             body["team_id"], event["user"], event["channel"], event.get("thread_ts") or event["ts"]
@@ -32,6 +32,8 @@ def register(app: AsyncApp) -> None:
     async def mention(
         event: dict, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
+        if not await services.dedupe.first_delivery_of(body):
+            return
         where = Conversation(
             body["team_id"], event["user"], event["channel"], event.get("thread_ts") or event["ts"]
         )
