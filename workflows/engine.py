@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from connectors.base import (
     Action,
     ActionContext,
+    Connector,
     ConnectorError,
     CredentialProvider,
     TransientError,
@@ -46,6 +47,7 @@ from core.settings import Settings
 from workflows.catalog import ApprovalRequest, ApprovalResult, full_catalog
 from workflows.model import Step, Workflow
 from workflows.store import (
+    DuplicateRun,
     LeaseLost,
     RunNotFound,
     RunRecord,
@@ -169,25 +171,59 @@ class Engine:
         requested_by: str,
         trigger_kind: str = "manual",
         version: int | None = None,
+        *,
+        dedupe_key: str | None = None,
     ) -> str:
-        """Persist a queued run of the workflow's active version (or `version`)."""
+        """Persist a queued run of the workflow's active version (or `version`).
+
+        With `dedupe_key` (what started it: a fire time, an event item) the start is
+        idempotent: the workflow gets at most one run per key, and starting it again —
+        a retry after a crash, a second node — returns the id of the run already there."""
+        if dedupe_key is not None:
+            existing = await self.runs.with_dedupe_key(team_id, workflow_id, dedupe_key)
+            if existing is not None:
+                log.info("run %s already started for %s", existing.id, dedupe_key)
+                return existing.id
         record = await self.workflows.get(team_id, workflow_id, version)
         if record.state != WorkflowState.ACTIVE:
             raise EngineError(
                 f"workflow “{record.name}” is {record.state}; resume it before running it"
             )
-        run = await self.runs.create(
-            team_id,
-            workflow_id,
-            record.version,
-            record.workflow.steps,
-            trigger_kind=trigger_kind,
-            trigger_payload=dict(trigger_payload or {}),
-            requested_by=requested_by,
-        )
+        try:
+            run = await self.runs.create(
+                team_id,
+                workflow_id,
+                record.version,
+                record.workflow.steps,
+                trigger_kind=trigger_kind,
+                trigger_payload=dict(trigger_payload or {}),
+                requested_by=requested_by,
+                dedupe_key=dedupe_key,
+            )
+        except DuplicateRun as duplicate:  # another node started it a moment ago
+            log.info("run %s already started for %s", duplicate.run_id, dedupe_key)
+            return duplicate.run_id
         log.info("run %s queued (workflow %s v%d)", run.id, workflow_id, record.version)
         await self._notify(team_id, run.id)
         return run.id
+
+    async def action_context(
+        self,
+        team_id: str,
+        user_id: str,
+        connector: Connector,
+        idempotency_key: str | None = None,
+    ) -> ActionContext:
+        """What a connector's action or event poll runs with: `user_id`'s credentials for
+        the connector's service and an HTTP client bound to them."""
+        source = await self.credentials.for_service(team_id, user_id, connector.name)
+        return ActionContext(
+            team_id=team_id,
+            user_id=user_id,
+            http=self.http_pool.for_connector(connector, source),
+            credentials=source,
+            idempotency_key=idempotency_key,
+        )
 
     async def execute(self, run_id: str, *, now: datetime | None = None) -> RunRecord | None:
         """Claim the run and drive it until it finishes or pauses. Returns its state
@@ -488,14 +524,7 @@ class Engine:
         self, ex: _Execution, action: Action, inputs: dict[str, Any], key: str
     ) -> Any:
         connector = self.catalog.connectors[action.connector]
-        source = await self.credentials.for_service(ex.run.team_id, ex.record.owner, connector.name)
-        ctx = ActionContext(
-            team_id=ex.run.team_id,
-            user_id=ex.record.owner,
-            http=self.http_pool.for_connector(connector, source),
-            credentials=source,
-            idempotency_key=key,
-        )
+        ctx = await self.action_context(ex.run.team_id, ex.record.owner, connector, key)
         async with asyncio.timeout(self.settings.step_timeout_seconds):
             return await action.run(ctx, inputs)
 

@@ -1,7 +1,9 @@
 """Tables and repositories: workflows, their immutable versions, runs, step runs and the
 audit log. Every row carries the Slack `team_id` and every query is scoped by it; the
-two exceptions are the engine's worker queries (`claim`, `recoverable`, `approvals_due`),
-which address runs by their random id across teams, as a job queue does.
+exceptions are the engine's worker queries (`claim`, `recoverable`, `approvals_due`),
+which address runs by their random id across teams, as a job queue does, and the
+scheduler's reconcile (`WorkflowRepo.active_in_all_teams`, `states_in_all_teams`), which
+keeps every team's schedules and subscriptions in line with these tables.
 
 Repositories return frozen records (`WorkflowRecord`, `RunRecord`, `StepRecord`, …),
 never ORM objects, so callers cannot change a row behind the repository's back.
@@ -9,6 +11,7 @@ never ORM objects, so callers cannot change a row behind the repository's back.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -17,12 +20,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -34,12 +39,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from core.db import Base, Database, utcnow
 from workflows.model import Step, Workflow
+
+log = logging.getLogger(__name__)
 
 # --- statuses ------------------------------------------------------------------------------
 
@@ -90,6 +98,15 @@ class RunNotFound(LookupError):
 
 class LeaseLost(RuntimeError):
     """Another worker took over the run (this worker's lease expired)."""
+
+
+class DuplicateRun(Exception):
+    """The workflow already has a run with this dedupe key (`run_id`)."""
+
+    def __init__(self, run_id: str, dedupe_key: str) -> None:
+        super().__init__(f"run {run_id} was already started for {dedupe_key}")
+        self.run_id = run_id
+        self.dedupe_key = dedupe_key
 
 
 def new_id(prefix: str) -> str:
@@ -164,6 +181,8 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(String(24), default=RunStatus.QUEUED)
     trigger_kind: Mapped[str] = mapped_column(String(16))
     trigger_payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """What started the run when it must start once (a fire time, an event item)."""
     requested_by: Mapped[str] = mapped_column(USER)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -178,6 +197,9 @@ class RunRow(Base):
     __table_args__ = (
         Index("ix_workflow_runs_team_workflow", "team_id", "workflow_id"),
         Index("ix_workflow_runs_status_lease", "status", "lease_expires_at"),
+        UniqueConstraint(
+            "team_id", "workflow_id", "dedupe_key", name="uq_workflow_runs_dedupe_key"
+        ),
     )
 
 
@@ -259,6 +281,7 @@ class RunRecord:
     status: RunStatus
     trigger_kind: str
     trigger_payload: dict[str, Any]
+    dedupe_key: str | None
     requested_by: str
     message: str | None
     created_at: datetime
@@ -323,6 +346,7 @@ def _run_record(row: RunRow) -> RunRecord:
         status=RunStatus(row.status),
         trigger_kind=row.trigger_kind,
         trigger_payload=row.trigger_payload,
+        dedupe_key=row.dedupe_key,
         requested_by=row.requested_by,
         message=row.message,
         created_at=row.created_at,
@@ -544,23 +568,47 @@ class WorkflowRepo:
         states: Iterable[WorkflowState] = (WorkflowState.ACTIVE, WorkflowState.PAUSED),
     ) -> list[WorkflowRecord]:
         """Workflows of a team (of one owner if given), each at its active version."""
-        query = (
-            select(WorkflowRow, WorkflowVersionRow.document)
-            .join(
-                WorkflowVersionRow,
-                and_(
-                    WorkflowVersionRow.workflow_id == WorkflowRow.id,
-                    WorkflowVersionRow.version == WorkflowRow.active_version,
-                ),
-            )
-            .where(WorkflowRow.team_id == team_id, WorkflowRow.state.in_(list(states)))
-            .order_by(WorkflowRow.created_at, WorkflowRow.id)
+        query = _at_active_version().where(
+            WorkflowRow.team_id == team_id, WorkflowRow.state.in_(list(states))
         )
         if owner is not None:
             query = query.where(WorkflowRow.owner == owner)
         async with self.database.session() as session:
             rows = (await session.execute(query)).all()
         return [_workflow_record(row, row.active_version, document) for row, document in rows]
+
+    async def active_in_all_teams(self) -> list[WorkflowRecord]:
+        """Every active workflow of every team, at its active version — for the
+        scheduler's reconcile only (everything a person reaches is team-scoped). A stored
+        document that no longer loads is logged and left out: one bad row must not stop
+        every team's schedules."""
+        query = _at_active_version().where(WorkflowRow.state == WorkflowState.ACTIVE)
+        async with self.database.session() as session:
+            rows = (await session.execute(query)).all()
+        records = []
+        for row, document in rows:
+            try:
+                records.append(_workflow_record(row, row.active_version, document))
+            except ValidationError as exc:
+                log.error(
+                    "workflow %s (team %s) v%d no longer loads; it gets no schedule: %s",
+                    row.id,
+                    row.team_id,
+                    row.active_version,
+                    exc.errors(include_url=False)[0]["msg"],
+                )
+        return records
+
+    async def states_in_all_teams(self, workflow_ids: Iterable[str]) -> dict[str, WorkflowState]:
+        """The state of each of `workflow_ids` that exists, whatever its team — for the
+        scheduler's reconcile only."""
+        ids = list(workflow_ids)
+        if not ids:
+            return {}
+        query = select(WorkflowRow.id, WorkflowRow.state).where(WorkflowRow.id.in_(ids))
+        async with self.database.session() as session:
+            rows = (await session.execute(query)).all()
+        return {workflow_id: WorkflowState(state) for workflow_id, state in rows}
 
     async def versions(self, team_id: str, workflow_id: str) -> list[VersionRecord]:
         async with self.database.session() as session:
@@ -607,6 +655,21 @@ class WorkflowRepo:
                 created_at=utcnow(),
             )
         )
+
+
+def _at_active_version() -> Select[tuple[WorkflowRow, dict[str, Any]]]:
+    """Workflows with the document of their active version, oldest first."""
+    return (
+        select(WorkflowRow, WorkflowVersionRow.document)
+        .join(
+            WorkflowVersionRow,
+            and_(
+                WorkflowVersionRow.workflow_id == WorkflowRow.id,
+                WorkflowVersionRow.version == WorkflowRow.active_version,
+            ),
+        )
+        .order_by(WorkflowRow.created_at, WorkflowRow.id)
+    )
 
 
 def _workflow_record(row: WorkflowRow, version: int, document: dict[str, Any]) -> WorkflowRecord:
@@ -709,8 +772,11 @@ class RunRepo:
         trigger_kind: str,
         trigger_payload: dict[str, Any],
         requested_by: str,
+        dedupe_key: str | None = None,
     ) -> RunRecord:
-        """A queued run with one pending step run per step (audited as `run.started`)."""
+        """A queued run with one pending step run per step (audited as `run.started`).
+        A workflow has at most one run per `dedupe_key` (a unique constraint): raises
+        DuplicateRun, naming that run, when it has one already."""
         now = utcnow()
         row = RunRow(
             id=new_id("run"),
@@ -720,16 +786,29 @@ class RunRepo:
             status=RunStatus.QUEUED,
             trigger_kind=trigger_kind,
             trigger_payload=trigger_payload,
+            dedupe_key=dedupe_key,
             requested_by=requested_by,
             created_at=now,
             updated_at=now,
         )
+        try:
+            await self._insert(row, steps)
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            existing = await self.with_dedupe_key(team_id, workflow_id, dedupe_key)
+            if existing is None:  # not the key: e.g. the workflow was deleted meanwhile
+                raise
+            raise DuplicateRun(existing.id, dedupe_key) from None
+        return _run_record(row)
+
+    async def _insert(self, row: RunRow, steps: Sequence[Step]) -> None:
         async with self.database.session() as session:
             session.add(row)
             await session.flush()
             session.add_all(
                 StepRunRow(
-                    team_id=team_id,
+                    team_id=row.team_id,
                     run_id=row.id,
                     position=position,
                     step_id=step.id,
@@ -741,13 +820,30 @@ class RunRepo:
             )
             _audit(
                 session,
-                team_id,
-                requested_by,
+                row.team_id,
+                row.requested_by,
                 "run.started",
                 row.id,
-                {"workflow_id": workflow_id, "version": version, "trigger": trigger_kind},
+                {
+                    "workflow_id": row.workflow_id,
+                    "version": row.version,
+                    "trigger": row.trigger_kind,
+                },
             )
-        return _run_record(row)
+
+    async def with_dedupe_key(
+        self, team_id: str, workflow_id: str, dedupe_key: str
+    ) -> RunRecord | None:
+        """The workflow's run started for `dedupe_key`, if there is one."""
+        async with self.database.session() as session:
+            row = await session.scalar(
+                select(RunRow).where(
+                    RunRow.team_id == team_id,
+                    RunRow.workflow_id == workflow_id,
+                    RunRow.dedupe_key == dedupe_key,
+                )
+            )
+            return _run_record(row) if row else None
 
     async def get(self, team_id: str, run_id: str) -> RunRecord:
         async with self.database.session() as session:

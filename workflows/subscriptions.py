@@ -10,7 +10,10 @@ and a short poll lease, and the workflow's unguessable webhook token.
 `workflow_trigger_receipts` (one row per fire time or event item per workflow): its
 primary key is what makes "each fire / each new item starts exactly one run" hold when
 two nodes, a poll and a webhook, or a retried job see the same thing twice. The outcome
-records fires that started nothing (missed, skipped, queued behind a running run).
+records fires that started nothing (missed, skipped, queued behind a running run). A
+receipt still `starting` after its node died is completed by the next sighting of the
+same key (or, for a fire, by run recovery): the run carries the key as its dedupe key,
+so completing it twice still makes one run.
 
 Rows are addressed by workflow id (random, unique across teams) and carry `team_id`.
 """
@@ -49,7 +52,7 @@ class TriggerKind(StrEnum):
 
 
 class ReceiptOutcome(StrEnum):
-    STARTING = "starting"  # claimed; the run is being created
+    STARTING = "starting"  # claimed; the run is being created (or its node died first)
     STARTED = "started"  # a run was started (run_id)
     MISSED = "missed"  # a fire found too late (misfire grace exceeded): skipped
     SKIPPED = "skipped"  # a fire while the previous run was still going (overlap: skip)
@@ -359,6 +362,28 @@ class TriggerStore:
                 .where(TriggerReceiptRow.workflow_id == workflow_id, TriggerReceiptRow.key == key)
                 .values(outcome=outcome, run_id=run_id, detail=detail)
             )
+
+    async def receipt(self, workflow_id: str, key: str) -> Receipt | None:
+        async with self.database.session() as session:
+            row = await session.get(TriggerReceiptRow, (workflow_id, key))
+            return _receipt(row) if row else None
+
+    async def left_starting(self, before: datetime, key_prefix: str) -> list[Receipt]:
+        """Receipts with keys starting with `key_prefix`, claimed before `before` and
+        still `starting`: the node that claimed them stopped before settling them,
+        perhaps before it started their run."""
+        async with self.database.session() as session:
+            rows = await session.scalars(
+                select(TriggerReceiptRow)
+                .where(
+                    TriggerReceiptRow.outcome == ReceiptOutcome.STARTING,
+                    TriggerReceiptRow.received_at < before,
+                    TriggerReceiptRow.key.startswith(key_prefix, autoescape=True),
+                )
+                .order_by(TriggerReceiptRow.received_at, TriggerReceiptRow.key)
+                .limit(100)
+            )
+            return [_receipt(row) for row in rows]
 
     async def take_queued(self, workflow_id: str) -> Receipt | None:
         """The oldest fire queued behind a running run, moved to `starting` (so only one

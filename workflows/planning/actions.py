@@ -2,18 +2,18 @@
 
 `read_action` decides what a clause asks for from its verb and the things it names
 (a #channel, "card", "task", "issue", "meeting", an address, a URL, "Drive" …) and calls
-the reader, which adds the step with the inputs it found. A value the planner needs but
-was not given (which list, which repository, who to email) is recorded as a question;
-it is never guessed.
+the reader, which adds the step with the inputs it found (`Draft.add_step_asking`). A
+value the planner needs but was not given (which list, which repository, who to email)
+is recorded as a question; it is never guessed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from workflows.planning.draft import Draft, Thing
+from workflows.planning.draft import Draft
 from workflows.planning.events import DRIVE_FOLDER_URL, repo_in
 from workflows.planning.phrases import Phrases, is_service_word, named
 from workflows.planning.results import Choice
@@ -45,6 +45,7 @@ from workflows.planning.words import format_moment, readable
 
 Reader = Callable[[ActionClause, Draft], None]
 ISSUE_QUESTION = "Which GitHub issue? Give its number and repository, e.g. #42 in acme/api."
+ISSUE_REPO_QUESTION = "Which repository is the issue in? Reply with owner/name."
 DRIVE_FOLDER_QUESTION = (
     "Which Drive folder? Paste the folder's link (https://drive.google.com/drive/folders/…): "
     "Drive folders are addressed by id."
@@ -65,6 +66,10 @@ MESSAGING_VERBS = frozenset(
         "forward",
     }
 )
+# "Forward" is a message only to a #channel or a person named in the clause: there is no
+# Gmail action that forwards an email, so "forward the email to bob@example.com" is not
+# read as sending a new one.
+MESSAGING_VERBS_BUT_FORWARD = MESSAGING_VERBS - {"forward"}
 
 CALENDAR_NOUNS = (
     r"\b(?:meetings?|events?|calls?|syncs?|appointments?|stand-?ups?|1:1s?|one-on-ones?|"
@@ -85,6 +90,9 @@ CALENDAR_VERBS = {
 }
 ISSUE_NUMBER = re.compile(r"(?:\b(?:issue|pr|pull\s+request|ticket)\s*#?|(?<![\w&])#)(\d+)\b", re.I)
 TASK_GID = re.compile(r"\b(\d{6,})\b")
+CARD_ID = re.compile(r"\bcard\s+([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b", re.I)
+DRIVE_FILE_ID = re.compile(r"\b(?:file|folder|doc(?:ument)?)\s+([A-Za-z0-9_-]{10,})\b")
+LABEL_MARKERS = ("with label", "with labels", "labeled", "labelled", "tagged")
 EMOJI = re.compile(r":([a-z0-9_+-]+):", re.I)
 EMOJI_WORDS = {
     "thumbs up": "+1",
@@ -101,18 +109,44 @@ EMOJI_WORDS = {
 }
 
 
-# --- references to things made earlier ---------------------------------------------------
+# --- values shared by the readers ----------------------------------------------------------
 
 
-def _thing(draft: Draft, *kinds: str, connector: str | None = None) -> Thing | None:
-    for thing in reversed(draft.things):
-        if thing.kind in kinds and (connector is None or thing.action.startswith(f"{connector}.")):
-            return thing
-    return None
+def _ident(
+    clause: ActionClause,
+    draft: Draft,
+    explicit: re.Pattern[str],
+    *kinds: str,
+    connector: str | None = None,
+) -> str | None:
+    """The id the clause gives (the first group of `explicit`), else the id of the latest
+    thing of `kinds` as a template ("{{ steps.card.id }}")."""
+    match = explicit.search(clause.text)
+    if match:
+        return match.group(1)
+    thing = draft.latest(*kinds, connector=connector)
+    return thing.subject.template("ident") if thing else None
 
 
-def _template(thing: Thing, role: str) -> str | None:
-    return thing.subject.template(role)
+def _title(clause: ActionClause, draft: Draft) -> str | None:
+    """The title the clause gives ("titled …", a quoted head), else the trigger's."""
+    return explicit_title(clause) or trigger_title(draft)
+
+
+def _description(clause: ActionClause, draft: Draft, *markers: str) -> str | None:
+    """The text after one of `markers` ("with description …"), else the trigger's details."""
+    return explicit_text(clause, *markers, head=False) or detail_text(draft)
+
+
+def _comment_text(clause: ActionClause, draft: Draft) -> str | None:
+    """The comment the clause spells out, else the default message about the trigger."""
+    return explicit_text(clause) or composed_text(draft)
+
+
+def _labels(clause: ActionClause) -> list[str] | None:
+    """The labels after "with labels", "labeled", "tagged" …"""
+    phrase = clause.phrases.first(*LABEL_MARKERS)
+    return label_list(phrase, clause.request) if phrase else None
 
 
 def _container(clause: ActionClause, noun: str, service: str) -> str | None:
@@ -142,74 +176,36 @@ def _names_time_or_person(phrase: str) -> bool:
 # --- Trello ---------------------------------------------------------------------------------
 
 
-def _card_ref(clause: ActionClause, draft: Draft) -> str | None:
-    explicit = re.search(r"\bcard\s+([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b", clause.text, re.I)
-    if explicit:
-        return explicit.group(1)
-    thing = _thing(draft, "card")
-    return _template(thing, "ident") if thing else None
-
-
 def create_card(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    name = explicit_title(clause) or trigger_title(draft)
-    if name:
-        inputs["name"] = name
     trello_list = _container(clause, "list", "trello") or _container(clause, "column", "trello")
-    if trello_list:
-        inputs["list"] = trello_list
-    board = _container(clause, "board", "trello")
-    if board:
-        inputs["board"] = board
-    description = explicit_text(clause, "with description", head=False) or detail_text(draft)
-    if description:
-        inputs["description"] = description
-    step = draft.add_step("trello.create_card", inputs, "card")
-    if not name:
-        draft.need(step.id, "name")
-    if not trello_list:
-        draft.need(step.id, "list")
+    draft.add_step_asking(
+        "trello.create_card",
+        {
+            "name": _title(clause, draft),
+            "list": trello_list,
+            "board": _container(clause, "board", "trello"),
+            "description": _description(clause, draft, "with description"),
+        },
+        "card",
+        ask=("name", "list"),
+    )
 
 
 def move_card(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    card = _card_ref(clause, draft)
-    if card:
-        inputs["card"] = card
-    target = _container(clause, "list", "trello")
-    if target:
-        inputs["list"] = target
-    step = draft.add_step("trello.move_card", inputs, "move")
-    if not card:
-        draft.need(step.id, "card")
-    if not target:
-        draft.need(step.id, "list")
+    card = _ident(clause, draft, CARD_ID, "card")
+    draft.add_step_asking(
+        "trello.move_card", {"card": card, "list": _container(clause, "list", "trello")}, "move"
+    )
 
 
 def comment_on_card(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    card = _card_ref(clause, draft)
-    if card:
-        inputs["card"] = card
-    text = explicit_text(clause) or composed_text(draft)
-    if text:
-        inputs["text"] = text
-    step = draft.add_step("trello.comment_on_card", inputs, "comment")
-    if not card:
-        draft.need(step.id, "card")
-    if not text:
-        draft.need(step.id, "text")
+    card = _ident(clause, draft, CARD_ID, "card")
+    draft.add_step_asking(
+        "trello.comment_on_card", {"card": card, "text": _comment_text(clause, draft)}, "comment"
+    )
 
 
 # --- Asana ----------------------------------------------------------------------------------
-
-
-def _task_ref(clause: ActionClause, draft: Draft) -> str | None:
-    explicit = TASK_GID.search(clause.text)
-    if explicit:
-        return explicit.group(1)
-    thing = _thing(draft, "task")
-    return _template(thing, "ident") if thing else None
 
 
 def _assignee(clause: ActionClause) -> str | None:
@@ -225,48 +221,31 @@ def _assignee(clause: ActionClause) -> str | None:
 
 
 def create_task(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    name = explicit_title(clause) or trigger_title(draft)
-    if name:
-        inputs["name"] = name
-    project = _container(clause, "project", "asana")
-    if project:
-        inputs["project"] = project
-    assignee = _assignee(clause)
-    if assignee:
-        inputs["assignee"] = assignee
-    if clause.due is not None:
-        inputs["due_on"] = clause.due.at.date().isoformat()
-    notes = explicit_text(clause, "with description", head=False) or detail_text(draft)
-    if notes:
-        inputs["notes"] = notes
-    step = draft.add_step("asana.create_task", inputs, "task")
-    if not name:
-        draft.need(step.id, "name")
-    if not project:
-        draft.need(step.id, "project")
+    due = clause.due.at.date().isoformat() if clause.due is not None else None
+    draft.add_step_asking(
+        "asana.create_task",
+        {
+            "name": _title(clause, draft),
+            "project": _container(clause, "project", "asana"),
+            "assignee": _assignee(clause),
+            "due_on": due,
+            "notes": _description(clause, draft, "with description"),
+        },
+        "task",
+        ask=("name", "project"),
+    )
 
 
 def complete_task(clause: ActionClause, draft: Draft) -> None:
-    task = _task_ref(clause, draft)
-    step = draft.add_step("asana.complete_task", {"task": task} if task else {}, "complete")
-    if not task:
-        draft.need(step.id, "task")
+    task = _ident(clause, draft, TASK_GID, "task")
+    draft.add_step_asking("asana.complete_task", {"task": task}, "complete")
 
 
 def comment_on_task(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    task = _task_ref(clause, draft)
-    if task:
-        inputs["task"] = task
-    text = explicit_text(clause) or composed_text(draft)
-    if text:
-        inputs["text"] = text
-    step = draft.add_step("asana.comment_on_task", inputs, "comment")
-    if not task:
-        draft.need(step.id, "task")
-    if not text:
-        draft.need(step.id, "text")
+    task = _ident(clause, draft, TASK_GID, "task")
+    draft.add_step_asking(
+        "asana.comment_on_task", {"task": task, "text": _comment_text(clause, draft)}, "comment"
+    )
 
 
 # --- GitHub ---------------------------------------------------------------------------------
@@ -276,109 +255,99 @@ def _issue_ref(clause: ActionClause, draft: Draft) -> tuple[str | None, Any]:
     """(repo, issue number or template) the clause refers to."""
     number = ISSUE_NUMBER.search(clause.text)
     repo = repo_in(clause.request.restore(clause.text))
-    thing = _thing(draft, "issue", "pull request")
+    thing = draft.latest("issue", "pull request")
     if number:
         return repo or (thing.container.get("repo") if thing else None), int(number.group(1))
     if thing is None:
         return repo, None
-    return thing.container.get("repo") or repo, _template(thing, "ident")
+    return thing.container.get("repo") or repo, thing.subject.template("ident")
 
 
-def _issue_inputs(
-    clause: ActionClause, draft: Draft, hint: str, action: str
-) -> tuple[dict[str, Any], str]:
+def _add_issue_step(
+    clause: ActionClause,
+    draft: Draft,
+    action: str,
+    hint: str,
+    inputs: Mapping[str, Any],
+    ask: tuple[str, ...] = (),
+) -> None:
+    """Add a step on the issue the clause refers to, with `inputs`, asking for those in
+    `ask` that were not found. Without an issue number it asks which issue (number and
+    repository in one question); with a number but no repository, which repository."""
     repo, number = _issue_ref(clause, draft)
-    inputs: dict[str, Any] = {}
-    if repo:
-        inputs["repo"] = repo
-    if number is not None:
-        inputs["issue_number"] = number
-    step = draft.add_step(action, inputs, hint)
-    if number is None:
-        draft.need(step.id, "issue_number", ISSUE_QUESTION)
-    elif not repo:
-        draft.need(step.id, "repo", "Which repository is the issue in? Reply with owner/name.")
-    return inputs, step.id
+    draft.add_step_asking(
+        action,
+        {"repo": repo, "issue_number": number, **inputs},
+        hint,
+        ask=("issue_number" if number is None else "repo", *ask),
+        questions={"issue_number": ISSUE_QUESTION, "repo": ISSUE_REPO_QUESTION},
+    )
 
 
 def create_issue(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    repo = repo_in(clause.request.restore(clause.text))
-    if repo:
-        inputs["repo"] = repo
-    title = explicit_title(clause) or trigger_title(draft)
-    if title:
-        inputs["title"] = title
-    body = explicit_text(clause, "describing", head=False) or detail_text(draft)
-    if body:
-        inputs["body"] = body
-    labels = clause.phrases.first(
-        "with label",
-        "with labels",
-        "labeled",
-        "labelled",
-        "tagged",
+    draft.add_step_asking(
+        "github.create_issue",
+        {
+            "repo": repo_in(clause.request.restore(clause.text)),
+            "title": _title(clause, draft),
+            "body": _description(clause, draft, "describing"),
+            "labels": _labels(clause),
+        },
+        "issue",
+        ask=("repo", "title"),
     )
-    if labels:
-        inputs["labels"] = label_list(labels, clause.request)
-    step = draft.add_step("github.create_issue", inputs, "issue")
-    if not repo:
-        draft.need(step.id, "repo")
-    if not title:
-        draft.need(step.id, "title")
 
 
-def add_labels(clause: ActionClause, draft: Draft) -> None:
-    text = clause.text
+def _labels_to_add(clause: ActionClause) -> list[str]:
+    """The labels in "label it bug", "tag #4 as 'needs triage'", "add the label p1 to …"."""
     match = re.search(
         r"\b(?:label|tag)(?:\s+(?:it|them|the\s+issue|the\s+pr|the\s+pull\s+request|this))?"
         r"(?:\s+(?:as|with))?\s+(?P<labels>.+)$|\badd\s+(?:the\s+|a\s+)?labels?\s+(?P<added>.+?)(?:\s+to\b.*)?$",
-        text,
+        clause.text,
         re.I,
     )
     raw = (match.group("labels") or match.group("added")) if match else ""
     raw = re.sub(r"\s+(?:to|on|in)\s+(?:issue|#|it\b|the\b).*$", "", raw, flags=re.I)
-    labels = label_list(ISSUE_NUMBER.sub("", raw), clause.request) if raw else []
-    inputs, step_id = _issue_inputs(clause, draft, "label", "github.add_labels")
-    if labels:
-        inputs["labels"] = labels
-    else:
-        draft.need(step_id, "labels", "Which label should I add?")
+    return label_list(ISSUE_NUMBER.sub("", raw), clause.request) if raw else []
+
+
+def add_labels(clause: ActionClause, draft: Draft) -> None:
+    labels = _labels_to_add(clause)
+    _add_issue_step(
+        clause, draft, "github.add_labels", "label", {"labels": labels}, ask=("labels",)
+    )
 
 
 def comment_on_issue(clause: ActionClause, draft: Draft) -> None:
-    inputs, step_id = _issue_inputs(clause, draft, "comment", "github.comment_on_issue")
     body = explicit_text(clause)
-    if body:
-        inputs["body"] = body
-    else:
-        draft.need(step_id, "body", "What should the comment say?")
+    _add_issue_step(
+        clause, draft, "github.comment_on_issue", "comment", {"body": body}, ask=("body",)
+    )
 
 
 def close_issue(clause: ActionClause, draft: Draft) -> None:
-    inputs, _ = _issue_inputs(clause, draft, "close", "github.close_issue")
-    if clause.has(r"\bnot\s+planned\b|\bwon'?t\s+fix\b"):
-        inputs["reason"] = "not_planned"
-    comment = explicit_text(clause)
-    if comment:
-        inputs["comment"] = comment
+    reason = "not_planned" if clause.has(r"\bnot\s+planned\b|\bwon'?t\s+fix\b") else None
+    inputs = {"reason": reason, "comment": explicit_text(clause)}
+    _add_issue_step(clause, draft, "github.close_issue", "close", inputs)
+
+
+def _issue_state(clause: ActionClause) -> str | None:
+    if clause.has(r"\bclosed\b"):
+        return "closed"
+    return "all" if clause.has(r"\ball\s+(?:the\s+)?issues\b") else None
 
 
 def list_issues(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    repo = repo_in(clause.request.restore(clause.text))
-    if repo:
-        inputs["repo"] = repo
-    if clause.has(r"\bclosed\b"):
-        inputs["state"] = "closed"
-    elif clause.has(r"\ball\s+(?:the\s+)?issues\b"):
-        inputs["state"] = "all"
-    labels = clause.phrases.first("labeled", "labelled", "tagged", "with label", "with labels")
-    if labels:
-        inputs["labels"] = label_list(labels, clause.request)
-    step = draft.add_step("github.list_issues", inputs, "issues")
-    if not repo:
-        draft.need(step.id, "repo")
+    draft.add_step_asking(
+        "github.list_issues",
+        {
+            "repo": repo_in(clause.request.restore(clause.text)),
+            "state": _issue_state(clause),
+            "labels": _labels(clause),
+        },
+        "issues",
+        ask=("repo",),
+    )
 
 
 def list_and_post(clause: ActionClause, draft: Draft) -> None:
@@ -402,36 +371,22 @@ def _message_text(clause: ActionClause, draft: Draft) -> str | None:
 
 
 def post_message(clause: ActionClause, draft: Draft) -> None:
-    found = channels(clause.text)
     text = _message_text(clause, draft)
-    for channel in found or [None]:
-        inputs: dict[str, Any] = {}
-        if channel:
-            inputs["channel"] = channel
-        if text:
-            inputs["text"] = text
-        step = draft.add_step("slack.post_message", inputs, "post")
-        if not channel:
-            draft.need(step.id, "channel")
-        if not text:
-            where = f" to {channel}" if channel else ""
-            draft.need(step.id, "text", f"What should the message{where} say?")
+    for channel in channels(clause.text) or [None]:
+        where = f" to {channel}" if channel else ""
+        draft.add_step_asking(
+            "slack.post_message",
+            {"channel": channel, "text": text},
+            "post",
+            questions={"text": f"What should the message{where} say?"},
+        )
 
 
 def send_dm(clause: ActionClause, draft: Draft) -> None:
     found = people(clause, draft) or addresses(clause)
     text = _message_text(clause, draft)
     for person in found or [None]:
-        inputs: dict[str, Any] = {}
-        if person:
-            inputs["user"] = person
-        if text:
-            inputs["text"] = text
-        step = draft.add_step("slack.send_dm", inputs, "dm")
-        if not person:
-            draft.need(step.id, "user")
-        if not text:
-            draft.need(step.id, "text")
+        draft.add_step_asking("slack.send_dm", {"user": person, "text": text}, "dm")
 
 
 def _emoji(clause: ActionClause) -> str | None:
@@ -442,21 +397,23 @@ def _emoji(clause: ActionClause) -> str | None:
     return next((name for word, name in EMOJI_WORDS.items() if word in lowered), None)
 
 
-def add_reaction(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    emoji = _emoji(clause)
-    if emoji:
-        inputs["name"] = emoji
-    message = _thing(draft, "message")
-    if message is not None:
-        channel = message.subject.title.rsplit(".", 1)[0] if message.subject.title else message.root
-        inputs["channel"] = f"{{{{ {channel}.channel }}}}"
-        inputs["timestamp"] = f"{{{{ {channel}.ts }}}}"
-    step = draft.add_step("slack.add_reaction", inputs, "react")
+def _latest_message(draft: Draft) -> dict[str, str | None]:
+    """The channel and timestamp of the latest message, as templates (None: no message)."""
+    message = draft.latest("message")
     if message is None:
-        draft.need(step.id, "timestamp")
-    if not emoji:
-        draft.need(step.id, "name")
+        return {"channel": None, "timestamp": None}
+    title = message.subject.title
+    root = title.rsplit(".", 1)[0] if title else message.root
+    return {"channel": f"{{{{ {root}.channel }}}}", "timestamp": f"{{{{ {root}.ts }}}}"}
+
+
+def add_reaction(clause: ActionClause, draft: Draft) -> None:
+    draft.add_step_asking(
+        "slack.add_reaction",
+        {"name": _emoji(clause), **_latest_message(draft)},
+        "react",
+        ask=("timestamp", "name"),
+    )
 
 
 # --- Google Calendar ------------------------------------------------------------------------
@@ -469,10 +426,7 @@ _MEETING_WORD = re.compile(
 
 
 def _event_summary(clause: ActionClause, draft: Draft) -> str:
-    explicit = explicit_title(clause)
-    if explicit:
-        return explicit
-    title = trigger_title(draft)
+    title = _title(clause, draft)
     if title:
         return title
     head = re.sub(
@@ -485,38 +439,40 @@ def _event_summary(clause: ActionClause, draft: Draft) -> str:
     return "Meeting" if clause.has(r"\bmeeting\b") else "Event"
 
 
-def create_event(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {"summary": _event_summary(clause, draft)}
-    title = readable(inputs["summary"])
+def _assume_event_times(clause: ActionClause, draft: Draft, title: str) -> None:
+    """Say which times the planner chose: a start without a clock time, the length, and
+    a date fixed in a workflow that runs on every event."""
     moment = clause.moment
-    if moment is not None:
-        inputs["start"] = moment.at.isoformat()
-        inputs["timezone"] = draft.context.timezone
-        if not moment.clock_given:
-            draft.assume(f"“{title}” starts at {moment.at:%H:%M}")
-        if draft.trigger.get("type") == "event":
-            draft.assume(
-                f"“{title}” is on {format_moment(moment.at)} every time the "
-                "workflow runs (dates are fixed when you approve the plan)"
-            )
-    inputs["duration_minutes"] = clause.duration or 60
+    if moment is not None and not moment.clock_given:
+        draft.assume(f"“{title}” starts at {moment.at:%H:%M}")
+    if moment is not None and draft.trigger.get("type") == "event":
+        draft.assume(
+            f"“{title}” is on {format_moment(moment.at)} every time the "
+            "workflow runs (dates are fixed when you approve the plan)"
+        )
     if clause.duration is None:
         draft.assume(f"“{title}” lasts 60 minutes")
-    attendees = addresses(clause)
-    if attendees:
-        inputs["attendees"] = attendees
-    description = explicit_text(
-        clause, "with agenda", "with description", head=False
-    ) or detail_text(draft)
-    if description:
-        inputs["description"] = description
-    step = draft.add_step(
+
+
+def create_event(clause: ActionClause, draft: Draft) -> None:
+    summary = _event_summary(clause, draft)
+    title = readable(summary)
+    _assume_event_times(clause, draft, title)
+    moment = clause.moment
+    draft.add_step_asking(
         "google_calendar.create_event",
-        inputs,
+        {
+            "summary": summary,
+            "start": moment.at.isoformat() if moment else None,
+            "timezone": draft.context.timezone if moment else None,
+            "duration_minutes": clause.duration or 60,
+            "attendees": addresses(clause),
+            "description": _description(clause, draft, "with agenda", "with description"),
+        },
         "meeting" if clause.has(r"\bmeeting\b") else "event",
+        ask=("start",),
+        questions={"start": f"When should “{title}” start? e.g. tomorrow at 10am"},
     )
-    if moment is None:
-        draft.need(step.id, "start", f"When should “{title}” start? e.g. tomorrow at 10am")
 
 
 def list_events(clause: ActionClause, draft: Draft) -> None:
@@ -530,53 +486,69 @@ def list_events(clause: ActionClause, draft: Draft) -> None:
 
 # --- Gmail ----------------------------------------------------------------------------------
 
+SUBJECT_MARKERS = ("with subject", "with subject line", "about", "regarding", "titled", "called")
+EMAIL_WORDS = ("email", "an email", "mail")
 
-def _email(clause: ActionClause, draft: Draft, action: str) -> None:
-    inputs: dict[str, Any] = {}
-    recipients = addresses(clause)
-    sender = _thing(draft, "email", connector="gmail")
-    if not recipients and sender and clause.has(r"\b(?:reply|respond|the\s+sender|back)\b"):
-        recipients = [f"{{{{ {sender.subject.who} }}}}"] if sender.subject.who else []
-    if recipients:
-        inputs["to"] = recipients
-    subject = clause.phrases.first(
-        "with subject",
-        "with subject line",
-        "about",
-        "regarding",
-        "titled",
-        "called",
-    )
-    subject_text = clause.restore(subject) if subject else None
-    body = explicit_text(clause)
-    if body and subject_text is None and clause.phrases.first(*("saying", ":", "that")) is None:
-        subject_text = body.splitlines()[0][:80]
-    if subject_text is None:
-        subject_text = trigger_title(draft)
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:80]
+
+
+def _sender_of_latest_email(clause: ActionClause, draft: Draft) -> list[str]:
+    """[the sender of the latest email] for "reply to the sender", "email them back"."""
+    email = draft.latest("email", connector="gmail")
+    replying = clause.has(r"\b(?:reply|respond|the\s+sender|back)\b")
+    if email is None or not replying or not email.subject.who:
+        return []
+    return [f"{{{{ {email.subject.who} }}}}"]
+
+
+def _email_subject(
+    clause: ActionClause, draft: Draft, written: str | None, body: str | None
+) -> str | None:
+    """The subject given ("with subject …", "about …"); else the first line of a body the
+    clause spells out without "saying"/":"/"that"; else the trigger's title; else the
+    thing the head sends ("email the agenda"), or the body's first line."""
+    phrase = clause.phrases.first(*SUBJECT_MARKERS)
+    given = clause.restore(phrase) if phrase else None
+    if given is not None:
+        return given
+    if written and clause.phrases.first("saying", ":", "that") is None:
+        return _first_line(written)
+    title = trigger_title(draft)
+    if title is not None or not body:
+        return title
     intro = head_object(clause)
+    return sentence(intro) if intro and "{{" not in intro else _first_line(body)
+
+
+def _add_email_step(
+    clause: ActionClause, draft: Draft, action: str, hint: str, ask: tuple[str, ...]
+) -> None:
+    written = explicit_text(clause)
+    intro = head_object(clause)
+    body = written
     if body is None:
-        body = composed_text(
-            draft, intro if intro.lower() not in ("email", "an email", "mail") else ""
-        )
-    if subject_text is None and body:
-        subject_text = sentence(intro) if intro and "{{" not in intro else body.splitlines()[0][:80]
-    if subject_text:
-        inputs["subject"] = subject_text
-    if body:
-        inputs["body"] = body
-    step = draft.add_step(action, inputs, "draft" if action.endswith("draft") else "email")
-    if not recipients:
-        draft.need(step.id, "to")
-    if not body and action == "gmail.send_email":
-        draft.need(step.id, "body")
+        body = composed_text(draft, "" if intro.lower() in EMAIL_WORDS else intro)
+    draft.add_step_asking(
+        action,
+        {
+            "to": addresses(clause) or _sender_of_latest_email(clause, draft),
+            "subject": _email_subject(clause, draft, written, body),
+            "body": body,
+        },
+        hint,
+        ask=ask,
+    )
 
 
 def send_email(clause: ActionClause, draft: Draft) -> None:
-    _email(clause, draft, "gmail.send_email")
+    _add_email_step(clause, draft, "gmail.send_email", "email", ask=("to", "body"))
 
 
 def create_draft(clause: ActionClause, draft: Draft) -> None:
-    _email(clause, draft, "gmail.create_draft")
+    """A draft may be saved without a body: only the recipient is asked for."""
+    _add_email_step(clause, draft, "gmail.create_draft", "draft", ask=("to",))
 
 
 # --- files: Google Drive and Dropbox ----------------------------------------------------------
@@ -593,45 +565,41 @@ def _generated_name(draft: Draft) -> str | None:
     return f"{thing.kind}-{{{{ {thing.subject.ident} }}}}.txt"
 
 
-def _drive_folder(clause: ActionClause, draft: Draft, step_id: str, field: str) -> str | None:
+def _drive_folder(clause: ActionClause, field: str) -> dict[str, str | None]:
+    """{field: folder id} from a Drive folder link; {field: None} (to ask for the link)
+    when the clause puts the file in a folder without one; {} when it names no folder."""
     link = DRIVE_FOLDER_URL.search(clause.request.restore(clause.text))
     if link:
-        return link.group(1)
+        return {field: link.group(1)}
     phrases = clause.phrases.after("in", "into", "to", "inside", "under")
-    if any(re.search(r"\bfolder\b", p, re.I) for p in phrases):
-        draft.need(step_id, field, DRIVE_FOLDER_QUESTION)
-    return None
+    return {field: None} if any(re.search(r"\bfolder\b", p, re.I) for p in phrases) else {}
 
 
 def drive_upload(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    name = file_name(clause) or _generated_name(draft)
-    if name:
-        inputs["name"] = name
-    content = _file_content(clause, draft)
-    if content:
-        inputs["content"] = content
-    step = draft.add_step("google_drive.upload_file", inputs, "upload")
-    folder = _drive_folder(clause, draft, step.id, "folder_id")
-    if folder:
-        inputs["folder_id"] = folder
-    if not name:
-        draft.need(step.id, "name")
-    if not content:
-        draft.need(step.id, "content")
+    draft.add_step_asking(
+        "google_drive.upload_file",
+        {
+            "name": file_name(clause) or _generated_name(draft),
+            "content": _file_content(clause, draft),
+            **_drive_folder(clause, "folder_id"),
+        },
+        "upload",
+        ask=("folder_id", "name", "content"),
+        questions={"folder_id": DRIVE_FOLDER_QUESTION},
+    )
 
 
 def drive_folder(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    name = explicit_title(clause) or _folder_word(clause)
-    if name:
-        inputs["name"] = name
-    step = draft.add_step("google_drive.create_folder", inputs, "folder")
-    parent = _drive_folder(clause, draft, step.id, "parent_id")
-    if parent:
-        inputs["parent_id"] = parent
-    if not name:
-        draft.need(step.id, "name")
+    draft.add_step_asking(
+        "google_drive.create_folder",
+        {
+            "name": explicit_title(clause) or _folder_word(clause),
+            **_drive_folder(clause, "parent_id"),
+        },
+        "folder",
+        ask=("parent_id", "name"),
+        questions={"parent_id": DRIVE_FOLDER_QUESTION},
+    )
 
 
 def _folder_word(clause: ActionClause) -> str | None:
@@ -641,27 +609,28 @@ def _folder_word(clause: ActionClause) -> str | None:
     return clause.restore(match.group("name")) if match else None
 
 
-def drive_share(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
-    explicit = re.search(r"\b(?:file|folder|doc(?:ument)?)\s+([A-Za-z0-9_-]{10,})\b", clause.text)
-    thing = _thing(draft, "file", "folder", connector="google_drive")
-    file_id = explicit.group(1) if explicit else (_template(thing, "ident") if thing else None)
-    if file_id:
-        inputs["file_id"] = file_id
-    recipients = addresses(clause)
+def _share_audience(clause: ActionClause) -> dict[str, str | None]:
+    """{"type": "anyone"} for a public share, else {"email": the first address, or None}."""
     if clause.has(r"\b(?:anyone|everyone|public(?:ly)?)\b"):
-        inputs["type"] = "anyone"
-    elif recipients:
-        inputs["email"] = recipients[0]
+        return {"type": "anyone"}
+    recipients = addresses(clause)
+    return {"email": recipients[0] if recipients else None}
+
+
+def _share_role(clause: ActionClause) -> str | None:
     if clause.has(r"\b(?:edit|editor|write|writer)\b"):
-        inputs["role"] = "writer"
-    elif clause.has(r"\bcomment"):
-        inputs["role"] = "commenter"
-    step = draft.add_step("google_drive.share_file", inputs, "share")
-    if not file_id:
-        draft.need(step.id, "file_id")
-    if "type" not in inputs and not recipients:
-        draft.need(step.id, "email")
+        return "writer"
+    return "commenter" if clause.has(r"\bcomment") else None
+
+
+def drive_share(clause: ActionClause, draft: Draft) -> None:
+    file_id = _ident(clause, draft, DRIVE_FILE_ID, "file", "folder", connector="google_drive")
+    draft.add_step_asking(
+        "google_drive.share_file",
+        {"file_id": file_id, **_share_audience(clause), "role": _share_role(clause)},
+        "share",
+        ask=("file_id", "email"),
+    )
 
 
 def _dropbox_path(clause: ActionClause) -> str | None:
@@ -669,24 +638,23 @@ def _dropbox_path(clause: ActionClause) -> str | None:
     return found[0] if found else None
 
 
-def dropbox_upload(clause: ActionClause, draft: Draft) -> None:
-    inputs: dict[str, Any] = {}
+def _upload_path(clause: ActionClause, draft: Draft) -> str | None:
+    """The Dropbox path to upload to: a named folder gets the file's name appended."""
     path = _dropbox_path(clause)
     name = file_name(clause) or _generated_name(draft)
     if path and name and not re.search(r"\.\w{1,5}$", path):
-        path = f"{path.rstrip('/')}/{name}"
-    elif path is None and name:
-        path = f"/{name}"
-    if path:
-        inputs["path"] = path
-    content = _file_content(clause, draft)
-    if content:
-        inputs["content"] = content
-    step = draft.add_step("dropbox.upload_file", inputs, "upload")
-    if not path:
-        draft.need(step.id, "path")
-    if not content:
-        draft.need(step.id, "content")
+        return f"{path.rstrip('/')}/{name}"
+    if path is None and name:
+        return f"/{name}"
+    return path
+
+
+def dropbox_upload(clause: ActionClause, draft: Draft) -> None:
+    draft.add_step_asking(
+        "dropbox.upload_file",
+        {"path": _upload_path(clause, draft), "content": _file_content(clause, draft)},
+        "upload",
+    )
 
 
 def dropbox_folder(clause: ActionClause, draft: Draft) -> None:
@@ -694,19 +662,15 @@ def dropbox_folder(clause: ActionClause, draft: Draft) -> None:
     if path is None:
         name = explicit_title(clause) or _folder_word(clause)
         path = f"/{name}" if name else None
-    step = draft.add_step("dropbox.create_folder", {"path": path} if path else {}, "folder")
-    if not path:
-        draft.need(step.id, "path")
+    draft.add_step_asking("dropbox.create_folder", {"path": path}, "folder")
 
 
 def dropbox_link(clause: ActionClause, draft: Draft) -> None:
     path = _dropbox_path(clause)
     if path is None:
-        thing = _thing(draft, "file", "folder", connector="dropbox")
-        path = _template(thing, "path") if thing else None
-    step = draft.add_step("dropbox.create_shared_link", {"path": path} if path else {}, "link")
-    if not path:
-        draft.need(step.id, "path")
+        thing = draft.latest("file", "folder", connector="dropbox")
+        path = thing.subject.template("path") if thing else None
+    draft.add_step_asking("dropbox.create_shared_link", {"path": path}, "link")
 
 
 # --- HTTP and approvals -------------------------------------------------------------------------
@@ -737,17 +701,18 @@ def approval(clause: ActionClause, draft: Draft) -> None:
         or composed_text(draft, "Please approve")
         or "Please approve so the workflow can continue."
     )
-    inputs: dict[str, Any] = {"message": message}
-    if approvers:
-        inputs["approvers"] = approvers
-    step = draft.add_step("approval.request", inputs, "approval")
-    if not approvers:
-        who = f" ({', '.join(named_only)})" if named_only else ""
-        draft.need(
-            step.id,
-            "approvers",
-            f"Who should approve{who}? Mention them in Slack so I get their user IDs, e.g. @alice.",
-        )
+    who = f" ({', '.join(named_only)})" if named_only else ""
+    draft.add_step_asking(
+        "approval.request",
+        {"message": message, "approvers": approvers},
+        "approval",
+        questions={
+            "approvers": (
+                f"Who should approve{who}? Mention them in Slack so I get their user IDs, "
+                "e.g. @alice."
+            )
+        },
+    )
 
 
 # --- choosing the reader --------------------------------------------------------------------------
@@ -770,11 +735,11 @@ def _file_reader(clause: ActionClause, draft: Draft, what: str) -> Reader | None
     if what == "share":
         if dropbox or clause.has(r"\bshared?\s+link\b"):
             return dropbox_link
-        if drive or _thing(draft, "file", "folder", connector="google_drive"):
+        if drive or draft.latest("file", "folder", connector="google_drive"):
             return drive_share
-        return dropbox_link if _thing(draft, "file", "folder", connector="dropbox") else None
+        return dropbox_link if draft.latest("file", "folder", connector="dropbox") else None
     if not (dropbox or drive):
-        previous = _thing(draft, "file", "folder")
+        previous = draft.latest("file", "folder")
         if previous is not None:
             dropbox = previous.action.startswith("dropbox.")
             drive = not dropbox
@@ -902,19 +867,7 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
         return send_email
     if verb == "dm" or has(r"\b(?:direct|private)\s+message\b|\bDMs?\b"):
         return send_dm
-    messaging = verb in (
-        "post",
-        "send",
-        "tell",
-        "notify",
-        "message",
-        "ping",
-        "alert",
-        "let",
-        "remind",
-        "announce",
-        "share",
-    )
+    messaging = verb in MESSAGING_VERBS_BUT_FORWARD
     if messaging and channels(clause.text):
         return post_message
     if messaging and people(clause, draft):

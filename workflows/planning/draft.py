@@ -9,6 +9,7 @@ lives, so a later step can say "{{ trigger.issue.title }}" or "{{ steps.card.url
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -108,6 +109,27 @@ class Draft:
         self.remember(step)
         return step
 
+    def add_step_asking(
+        self,
+        action: str,
+        inputs: Mapping[str, Any],
+        hint: str,
+        *,
+        ask: Sequence[str] | None = None,
+        questions: Mapping[str, str] | None = None,
+    ) -> StepDraft:
+        """Add a step with the `inputs` that were found, and ask for the ones named in
+        `ask` (default: all of them) that were not, in the order of `ask`.
+
+        Not found is None, "" or []. An input left out of `inputs` is neither set nor
+        asked for. Each question is the standard one for the action's input unless
+        `questions` gives one."""
+        step = self.add_step(action, {k: v for k, v in inputs.items() if is_found(v)}, hint)
+        for name in inputs if ask is None else ask:
+            if name in inputs and not is_found(inputs[name]):
+                self.need(step.id, name, (questions or {}).get(name))
+        return step
+
     def remember(self, step: StepDraft) -> None:
         kind = ACTION_KINDS.get(step.action)
         definition = self.catalog.action(step.action)
@@ -186,10 +208,12 @@ class Draft:
 
     # --- reading back --------------------------------------------------------------------
 
-    def latest(self, *kinds: str) -> Thing | None:
-        """The most recent thing of one of `kinds` (any kind when none is given)."""
+    def latest(self, *kinds: str, connector: str | None = None) -> Thing | None:
+        """The most recent thing of one of `kinds` (any kind when none is given), made by
+        `connector` when one is given."""
         for thing in reversed(self.things):
-            if not kinds or thing.kind in kinds:
+            made_by = connector is None or thing.action.startswith(f"{connector}.")
+            if (not kinds or thing.kind in kinds) and made_by:
                 return thing
         return None
 
@@ -235,6 +259,8 @@ QUESTIONS = {
     ),
     ("github.create_issue", "title"): "What should the issue be titled?",
     ("github.list_issues", "repo"): "Which GitHub repository's issues? Reply with owner/name.",
+    ("github.add_labels", "labels"): "Which label should I add?",
+    ("github.comment_on_issue", "body"): "What should the comment say?",
     ("slack.post_message", "channel"): "Which Slack channel should I post to? e.g. #general",
     ("slack.send_dm", "user"): "Who should I message? Mention them, e.g. @alice.",
     ("slack.send_dm", "text"): "What should the direct message say?",
@@ -270,6 +296,11 @@ QUESTIONS = {
         "Which Dropbox file or folder should I share? e.g. /Reports/q3.pdf"
     ),
 }
+
+
+def is_found(value: Any) -> bool:
+    """Whether a reader found `value`: None, "" and [] are nothing found (0 is a value)."""
+    return value is not None and value != "" and value != []
 
 
 def _literals(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from workflows.planning.draft import Draft
 from workflows.planning.phrases import Phrases, named, only_quote
 from workflows.planning.results import Choice
-from workflows.planning.text import PLACEHOLDER, blank_values, channels, emails, paths, repos
+from workflows.planning.text import PLACEHOLDER, channels, emails, has_keyword, paths, repos
 
 GITHUB_URL = re.compile(r"github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)", re.IGNORECASE)
 DRIVE_FOLDER_URL = re.compile(
@@ -25,6 +25,7 @@ LABEL_FILTER = re.compile(
     rf"\b(?:labell?ed|tagged|with\s+(?:the\s+)?label)\s+(?P<label>{PLACEHOLDER.pattern}|[\w:.-]+)",
     re.IGNORECASE,
 )
+EventReader = Callable[[str, Draft], bool]
 REPO_QUESTION = (
     "Which GitHub repository should I watch for new {what}? Reply with owner/name, e.g. acme/api."
 )
@@ -39,17 +40,18 @@ def repo_in(text: str) -> str | None:
     return found[0] if found else None
 
 
-def _has(pattern: str, text: str) -> bool:
-    """Whether a keyword pattern occurs outside the values (#channels, paths, URLs, …)."""
-    return re.search(pattern, blank_values(text), re.IGNORECASE) is not None
+def _names_event(clause: str, draft: Draft, key: str, pattern: str) -> bool:
+    """Whether the clause names event `key` (a keyword `pattern` occurs in it) and the
+    catalog has that event."""
+    return has_keyword(pattern, clause) and draft.has_event(key)
 
 
 # --- GitHub -----------------------------------------------------------------------------
 
 
 def _github(clause: str, draft: Draft) -> bool:
-    pull = _has(r"\b(?:pull\s+requests?|prs?|merge\s+requests?)\b", clause)
-    issue = _has(
+    pull = has_keyword(r"\b(?:pull\s+requests?|prs?|merge\s+requests?)\b", clause)
+    issue = has_keyword(
         r"\b(?:issues?|bug\s+reports?|tickets?)\b"
         r"|\bbugs?\s+(?:is|are|gets?|was)\s+(?:reported|filed|opened|raised|created)",
         clause,
@@ -88,7 +90,7 @@ _NOT_A_SENDER = {"my", "the", "a", "an", "someone", "anyone", "somebody", "any",
 
 def _gmail_query(clause: str, draft: Draft) -> tuple[list[str], bool]:
     """(query terms, sender understood) for an email phrase."""
-    terms = [term for pattern, term in _FLAGS if _has(pattern, clause)]
+    terms = [term for pattern, term in _FLAGS if has_keyword(pattern, clause)]
     sender_ok = True
     sender = re.search(r"\bfrom\s+(?P<who>\S+)", clause, re.IGNORECASE)
     if sender:
@@ -121,9 +123,8 @@ def _gmail_query(clause: str, draft: Draft) -> tuple[list[str], bool]:
 
 
 def _gmail(clause: str, draft: Draft) -> bool:
-    if not _has(r"\b(?:e-?mails?|mails?|gmail|(?:my|the)\s+inbox)\b", clause):
-        return False
-    if not draft.has_event("gmail.email_received"):
+    email_words = r"\b(?:e-?mails?|mails?|gmail|(?:my|the)\s+inbox)\b"
+    if not _names_event(clause, draft, "gmail.email_received", email_words):
         return False
     terms, sender_ok = _gmail_query(clause, draft)
     query = " ".join(terms)
@@ -144,7 +145,7 @@ def _dropbox(clause: str, draft: Draft) -> None:
     found = paths(clause)
     folder = found[0] if found else ""
     config: dict[str, Any] = {"folder": "" if folder == "/" else folder}
-    if _has(r"\bsub-?folders?\b", clause):
+    if has_keyword(r"\bsub-?folders?\b", clause):
         config["recursive"] = True
     draft.set_event("dropbox.file_added", config)
     if not config["folder"]:
@@ -155,7 +156,7 @@ def _drive(clause: str, draft: Draft) -> None:
     link = DRIVE_FOLDER_URL.search(clause)
     config: dict[str, Any] = {"folder_id": link.group(1)} if link else {}
     draft.set_event("google_drive.file_created", config)
-    if link is None and _has(r"\bfolders?\b", clause):
+    if link is None and has_keyword(r"\bfolders?\b", clause):
         draft.need(
             "trigger",
             "folder_id",
@@ -165,12 +166,12 @@ def _drive(clause: str, draft: Draft) -> None:
 
 
 def _files(clause: str, draft: Draft) -> bool:
-    if not _has(
+    if not has_keyword(
         r"\b(?:files?|documents?|docs?|pdfs?|photos?|images?|uploads?|dropbox|drive)\b", clause
     ):
         return False
-    dropbox = _has(r"\bdropbox\b", clause) and draft.has_event("dropbox.file_added")
-    drive = _has(r"\b(?:google\s+)?drive\b|\bgdrive\b", clause) and draft.has_event(
+    dropbox = has_keyword(r"\bdropbox\b", clause) and draft.has_event("dropbox.file_added")
+    drive = has_keyword(r"\b(?:google\s+)?drive\b|\bgdrive\b", clause) and draft.has_event(
         "google_drive.file_created"
     )
     if dropbox:
@@ -204,7 +205,7 @@ def _container_names(clause: str, draft: Draft, noun: str, service: str) -> list
 
 
 def _trello(clause: str, draft: Draft) -> bool:
-    if not _has(r"\bcards?\b|\btrello\b", clause) or not draft.has_event("trello.card_created"):
+    if not _names_event(clause, draft, "trello.card_created", r"\bcards?\b|\btrello\b"):
         return False
     lists = _container_names(clause, draft, "list", "trello")
     boards = _container_names(clause, draft, "board", "trello")
@@ -221,7 +222,7 @@ def _trello(clause: str, draft: Draft) -> bool:
 
 
 def _asana(clause: str, draft: Draft) -> bool:
-    if not _has(r"\btasks?\b|\basana\b", clause) or not draft.has_event("asana.task_created"):
+    if not _names_event(clause, draft, "asana.task_created", r"\btasks?\b|\basana\b"):
         return False
     projects = _container_names(clause, draft, "project", "asana")
     if not projects:
@@ -242,7 +243,8 @@ def _asana(clause: str, draft: Draft) -> bool:
 
 def _slack(clause: str, draft: Draft) -> bool:
     found = channels(clause)
-    if not (found or _has(r"\bslack\b", clause)) or not draft.has_event("slack.message_posted"):
+    about_slack = bool(found) or has_keyword(r"\bslack\b", clause)
+    if not about_slack or not draft.has_event("slack.message_posted"):
         return False
     pattern = re.search(
         rf"\b(?:contain(?:s|ing)?|mention(?:s|ing)?|saying|says|includ(?:es|ing)|with(?:\s+the\s+word)?)"
@@ -261,27 +263,30 @@ def _slack(clause: str, draft: Draft) -> bool:
     return True
 
 
-def _calendar(clause: str, draft: Draft) -> bool:
-    if not _has(r"\b(?:calendar|meetings?|appointments?|events?|invites?|invitations?)\b", clause):
-        return False
-    if not draft.has_event("google_calendar.event_created"):
-        return False
-    draft.set_event("google_calendar.event_created", {})
-    return True
+def _plain_event(key: str, pattern: str) -> EventReader:
+    """A reader for event `key`, which has no settings: the clause names it by `pattern`."""
+
+    def read(clause: str, draft: Draft) -> bool:
+        if not _names_event(clause, draft, key, pattern):
+            return False
+        draft.set_event(key, {})
+        return True
+
+    return read
 
 
-def _webhook(clause: str, draft: Draft) -> bool:
-    if not _has(r"\bweb\s?hooks?\b|\bhttp\s+(?:request|post|call)\b", clause):
-        return False
-    if not draft.has_event("http.webhook_received"):
-        return False
-    draft.set_event("http.webhook_received", {})
-    return True
+_calendar = _plain_event(
+    "google_calendar.event_created",
+    r"\b(?:calendar|meetings?|appointments?|events?|invites?|invitations?)\b",
+)
+_webhook = _plain_event(
+    "http.webhook_received", r"\bweb\s?hooks?\b|\bhttp\s+(?:request|post|call)\b"
+)
 
 
 # Order matters: a clause naming a channel is about Slack even when it says "message";
 # "email" wins over "issue" ("an email about a new issue").
-EVENT_READERS: tuple[Callable[[str, Draft], bool], ...] = (
+EVENT_READERS: tuple[EventReader, ...] = (
     _webhook,
     _slack,
     _gmail,

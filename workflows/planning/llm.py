@@ -350,31 +350,47 @@ class LLMPlanner:
     def _failure(self, exc: openai.APIError) -> str:
         """What to tell the person when the model could not be asked."""
         host = urlsplit(str(self.client.base_url)).netloc or "the model server"
-        model = self.settings.llm_model
-        if isinstance(exc, openai.APITimeoutError):
-            return (
-                f"The planner model ({model} at {host}) did not answer within "
-                f"{self.settings.llm_timeout_seconds:g} seconds. Try again in a moment."
+        words = next((w for kind, w in FAILURE_WORDS if isinstance(exc, kind)), None)
+        if words is not None:
+            return words.format(
+                model=self.settings.llm_model,
+                host=host,
+                timeout=self.settings.llm_timeout_seconds,
             )
-        if isinstance(exc, openai.APIConnectionError):
-            return (
-                f"I couldn't reach the planner model at {host}. Check OPENAI_BASE_URL and the "
-                "network."
-            )
-        if isinstance(exc, openai.AuthenticationError):
-            return f"The planner model at {host} rejected the API key. Check OPENAI_API_KEY."
-        if isinstance(exc, openai.PermissionDeniedError):
-            return f"The API key may not use {model} at {host}. Check the key's permissions."
-        if isinstance(exc, openai.NotFoundError):
-            return (
-                f"The model {model} does not exist at {host}. Set ATOM_LLM_MODEL to a model it "
-                "serves."
-            )
-        if isinstance(exc, openai.RateLimitError):
-            return f"The planner model at {host} is rate-limiting requests. Try again in a minute."
         if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
             return f"The planner model at {host} rejected the request: {_message(exc)}"
         return f"The planner model at {host} had an error. Try again in a moment."
+
+
+# What each failure to reach the model means for the person (the first matching class
+# wins: APITimeoutError is an APIConnectionError). Fields: {model}, {host}, {timeout}.
+FAILURE_WORDS: tuple[tuple[type[openai.APIError], str], ...] = (
+    (
+        openai.APITimeoutError,
+        "The planner model ({model} at {host}) did not answer within {timeout:g} seconds. "
+        "Try again in a moment.",
+    ),
+    (
+        openai.APIConnectionError,
+        "I couldn't reach the planner model at {host}. Check OPENAI_BASE_URL and the network.",
+    ),
+    (
+        openai.AuthenticationError,
+        "The planner model at {host} rejected the API key. Check OPENAI_API_KEY.",
+    ),
+    (
+        openai.PermissionDeniedError,
+        "The API key may not use {model} at {host}. Check the key's permissions.",
+    ),
+    (
+        openai.NotFoundError,
+        "The model {model} does not exist at {host}. Set ATOM_LLM_MODEL to a model it serves.",
+    ),
+    (
+        openai.RateLimitError,
+        "The planner model at {host} is rate-limiting requests. Try again in a minute.",
+    ),
+)
 
 
 def _message(exc: openai.APIStatusError) -> str:

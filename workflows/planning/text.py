@@ -131,6 +131,12 @@ def blank_values(text: str) -> str:
     return text
 
 
+def has_keyword(pattern: str, text: str) -> bool:
+    """Whether a keyword pattern occurs in `text` outside the values (#channels, paths,
+    URLs, …), in any case."""
+    return re.search(pattern, blank_values(text), re.IGNORECASE) is not None
+
+
 # --- clauses ------------------------------------------------------------------------------
 
 ACTION_VERBS = (

@@ -13,8 +13,8 @@ from workflows.planning.phrases import Phrases, is_service_word, only_quote, res
 from workflows.planning.text import (
     PLACEHOLDER,
     Request,
-    blank_values,
     emails,
+    has_keyword,
     mentions,
     quoted_in,
     sentence,
@@ -105,7 +105,7 @@ class ActionClause:
 
     def has(self, pattern: str) -> bool:
         """Whether a keyword pattern occurs outside the values (#channels, paths, URLs, …)."""
-        return re.search(pattern, blank_values(self.text), re.IGNORECASE) is not None
+        return has_keyword(pattern, self.text)
 
     def restore(self, text: str | None) -> str | None:
         return restore_text(text, self.request)

@@ -9,7 +9,9 @@
   that matches the trigger's configuration starts exactly one run.
 - EXECUTE_RUN: drive one run with the engine (it claims the run's lease first).
 - RECOVER_RUNS: the engine's maintenance (expired approvals; runs whose node died or
-  whose job was lost), then fires queued behind runs that have ended.
+  whose job was lost), then fires whose node died between claiming them and settling
+  them (APScheduler abandons such a job; the run's dedupe key keeps it one run), then
+  fires queued behind runs that have ended.
 - RECONCILE: re-apply our tables to the scheduler.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import ActionContext, ConnectorError, Event
+from connectors.base import ConnectorError, Event
 from connectors.registry import Registry
 from core.db import Database, utcnow
 from core.settings import Settings
@@ -160,13 +162,23 @@ class NodeJobs:
         if await self.runs.busy(team_id, workflow_id):
             return
         receipt: Receipt | None = await self.states.take_queued(workflow_id)
-        if receipt is None:
+        if receipt is not None:
+            await self._start_fire(receipt)
+
+    async def _start_fire(self, receipt: Receipt) -> None:
+        """Start the run of a fire whose receipt this node holds: taken from the queue,
+        or left `starting` by a node that died."""
+        try:
+            record = await self.engine.workflows.get(receipt.team_id, receipt.workflow_id)
+        except WorkflowNotFound as exc:
+            await self.states.settle(
+                receipt.workflow_id, receipt.key, ReceiptOutcome.REFUSED, detail=str(exc)
+            )
             return
-        record = await self.engine.workflows.get(team_id, workflow_id)
         fire_time = datetime.fromisoformat(receipt.key.removeprefix(FIRE_KEY_PREFIX))
         await self.runs.start_claimed(
-            team_id,
-            workflow_id,
+            receipt.team_id,
+            receipt.workflow_id,
             receipt.key,
             fire_payload(fire_time, self.clock()),
             record.owner,
@@ -214,15 +226,7 @@ class NodeJobs:
         assert event.poll is not None
         config = event.config_model.model_validate(trigger.with_)
         connector = self.registry.connectors[event.connector]
-        source = await self.engine.credentials.for_service(
-            record.team_id, record.owner, connector.name
-        )
-        ctx = ActionContext(
-            team_id=record.team_id,
-            user_id=record.owner,
-            http=self.engine.http_pool.for_connector(connector, source),
-            credentials=source,
-        )
+        ctx = await self.engine.action_context(record.team_id, record.owner, connector)
         async with asyncio.timeout(self.settings.step_timeout_seconds):
             result = await event.poll(ctx, config, state.cursor)
         for item in result.items:
@@ -248,6 +252,10 @@ class NodeJobs:
         recovered = await self.engine.recover_expired()
         if recovered:
             log.info("recovered %d run(s): %s", len(recovered), ", ".join(recovered))
+        claimed_before = self.clock() - timedelta(seconds=self.settings.run_lease_seconds)
+        for receipt in await self.states.left_starting(claimed_before, FIRE_KEY_PREFIX):
+            log.info("workflow %s: completing %s, left unsettled", receipt.workflow_id, receipt.key)
+            await self._start_fire(receipt)
         for team_id, workflow_id in await self.states.workflows_with_queued_fires():
             await self._start_queued_fire(team_id, workflow_id)
 

@@ -15,28 +15,18 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-from pydantic import TypeAdapter
-from sqlalchemy import and_, select
 
 from connectors.registry import Registry
 from core.db import Database, utcnow
 from core.settings import Settings
 from workflows.model import EventTrigger, ManualTrigger, ScheduleTrigger
-from workflows.model import Trigger as TriggerModel
 from workflows.scheduler import Scheduler, ScheduleSpec, Task, Timing
-from workflows.schedules import ScheduleError
-from workflows.store import (
-    WorkflowNotFound,
-    WorkflowRepo,
-    WorkflowRow,
-    WorkflowState,
-    WorkflowVersionRow,
-)
+from workflows.scheduling.triggers import ScheduleError
+from workflows.store import WorkflowNotFound, WorkflowRepo, WorkflowState
 from workflows.subscriptions import TriggerKind, TriggerPlan, TriggerState, TriggerStore
 
 log = logging.getLogger(__name__)
@@ -55,7 +45,6 @@ with the secret in this setting. Every other webhook event gets a per-workflow U
 (`/webhooks/{service}/{token}`)."""
 
 AnyTrigger = ManualTrigger | ScheduleTrigger | EventTrigger
-_TRIGGER: TypeAdapter[AnyTrigger] = TypeAdapter(TriggerModel)
 
 
 def fingerprint(data: Any) -> str:
@@ -112,7 +101,6 @@ class TriggerSync:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.database = database
         self.scheduler = scheduler
         self.registry = registry
         self.settings = settings
@@ -187,25 +175,12 @@ class TriggerSync:
 
     async def _wanted(self) -> dict[str, _Wanted]:
         """Active workflows (all teams) with a schedule or event trigger."""
-        query = (
-            select(WorkflowRow.team_id, WorkflowRow.id, WorkflowVersionRow.document)
-            .join(
-                WorkflowVersionRow,
-                and_(
-                    WorkflowVersionRow.workflow_id == WorkflowRow.id,
-                    WorkflowVersionRow.version == WorkflowRow.active_version,
-                ),
-            )
-            .where(WorkflowRow.state == WorkflowState.ACTIVE)
-        )
-        async with self.database.session() as session:
-            rows = (await session.execute(query)).all()
         wanted: dict[str, _Wanted] = {}
-        for team_id, workflow_id, document in rows:
-            trigger = _TRIGGER.validate_python(document["trigger"])
-            plan = plan_for(team_id, workflow_id, trigger, self.registry)
+        for record in await self.workflows.active_in_all_teams():
+            trigger = record.workflow.trigger
+            plan = plan_for(record.team_id, record.id, trigger, self.registry)
             if plan is not None:
-                wanted[workflow_id] = _Wanted(plan, trigger)
+                wanted[record.id] = _Wanted(plan, trigger)
         return wanted
 
     async def _drop_unwanted(
@@ -224,24 +199,14 @@ class TriggerSync:
         await self.scheduler.remove_schedules(unwanted)
         report.removed.extend(unwanted)
         gone = [wf for wf, state in states.items() if wf not in wanted]
-        paused = await self._paused(gone)
+        found = await self.workflows.states_in_all_teams(gone)
+        paused = {wf for wf, state in found.items() if state == WorkflowState.PAUSED}
         for workflow_id in paused:
             if states[workflow_id].active:
                 await self.states.deactivate(workflow_id)
         forgotten = [wf for wf in gone if wf not in paused]
         if forgotten:
             await self.states.forget(forgotten)
-
-    async def _paused(self, workflow_ids: Iterable[str]) -> set[str]:
-        """Those of `workflow_ids` that are paused (rather than deleted)."""
-        ids = list(workflow_ids)
-        if not ids:
-            return set()
-        query = select(WorkflowRow.id).where(
-            WorkflowRow.id.in_(ids), WorkflowRow.state == WorkflowState.PAUSED
-        )
-        async with self.database.session() as session:
-            return set(await session.scalars(query))
 
     # --- schedules ---------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ worker node may take.
 
 `start_once` is the exactly-once door for triggers: the receipt for `key` (a fire time,
 an event item id) is claimed first, so a second sighting of the same thing — another
-node, a webhook and a poll, a retried job — starts nothing.
+node, a webhook and a poll, a retried job — starts nothing; and the run is started with
+`key` as its dedupe key, so a receipt whose node died between the claim and the run is
+completed by the next sighting (or by recovery) without ever making two runs.
 """
 
 from __future__ import annotations
@@ -43,11 +45,20 @@ class RunQueue:
         requested_by: str,
         trigger_kind: str = "manual",
         version: int | None = None,
+        *,
+        dedupe_key: str | None = None,
     ) -> str:
         """Persist a queued run and queue its execution. Raises EngineError (e.g. the
-        workflow is paused) or WorkflowNotFound."""
+        workflow is paused) or WorkflowNotFound. With `dedupe_key`, a run already
+        started for it is queued again instead (see `Engine.start_run`)."""
         run_id = await self.engine.start_run(
-            team_id, workflow_id, trigger_payload, requested_by, trigger_kind, version
+            team_id,
+            workflow_id,
+            trigger_payload,
+            requested_by,
+            trigger_kind,
+            version,
+            dedupe_key=dedupe_key,
         )
         await self.enqueue(run_id)
         return run_id
@@ -67,10 +78,18 @@ class RunQueue:
         trigger_kind: str,
     ) -> str | None:
         """Start a run for `key` unless something already did. Returns the run id, or
-        None (a duplicate, or the engine refused — recorded on the receipt)."""
+        None (already handled, or the engine refused — recorded on the receipt).
+
+        A receipt found still `starting` was claimed by an attempt that has not settled
+        it: one whose node died (perhaps before the run existed), or one at work right
+        now. It is completed here; the run's dedupe key makes every such attempt end up
+        with the same single run."""
         if not await self.states.claim(team_id, workflow_id, key):
-            log.debug("workflow %s: %s already handled", workflow_id, key)
-            return None
+            receipt = await self.states.receipt(workflow_id, key)
+            if receipt is None or receipt.outcome != ReceiptOutcome.STARTING:
+                log.debug("workflow %s: %s already handled", workflow_id, key)
+                return None
+            log.info("workflow %s: completing %s, claimed but not settled", workflow_id, key)
         return await self.start_claimed(
             team_id, workflow_id, key, trigger_payload, requested_by, trigger_kind
         )
@@ -84,11 +103,12 @@ class RunQueue:
         requested_by: str,
         trigger_kind: str,
     ) -> str | None:
-        """Start the run for a receipt this caller holds (claimed, or taken from the
-        queue) and settle the receipt with the outcome."""
+        """Start the run for a receipt this caller holds (claimed, taken from the queue,
+        or left `starting`) and settle the receipt with the outcome. The receipt's key is
+        the run's dedupe key, so this is safe to repeat."""
         try:
             run_id = await self.start(
-                team_id, workflow_id, trigger_payload, requested_by, trigger_kind
+                team_id, workflow_id, trigger_payload, requested_by, trigger_kind, dedupe_key=key
             )
         except (EngineError, WorkflowNotFound) as exc:
             await self.states.settle(workflow_id, key, ReceiptOutcome.REFUSED, detail=str(exc))

@@ -1,4 +1,6 @@
 """Fire times of schedule triggers: cron, RFC 5545 RRULE, one-off `at`, fixed intervals.
+This module is the one reading of a schedule: the scheduler fires through it and
+`workflows.schedules.next_fire_time` (the validator, "Next run: …" previews) asks it.
 
 Cron and RRULE both expand through `dateutil.rrule` in the *wall-clock* time of the
 workflow's zone, so "every Monday at 09:00 Europe/Berlin" stays at 09:00 across DST.
@@ -11,6 +13,8 @@ clocks go back; its DST fixes are unreleased.) Around a DST change:
 
 A cron expression becomes one or two RRULEs (`FREQ=DAILY` with `BYHOUR`/`BYMINUTE`
 lists; two when both day-of-month and day-of-week are restricted, which cron ORs).
+An RRULE's zone-less (floating) DTSTART/EXDATE/RDATE times are read in the trigger's
+zone. ATOM schedules at minute precision, so `FREQ=SECONDLY` and `BYSECOND` are refused.
 
 The triggers are APScheduler `Trigger`s, pickled into its data store: their state is a
 versioned dict so a stored schedule survives an upgrade of this module.
@@ -19,10 +23,12 @@ versioned dict so a stored schedule survives an upgrade of this module.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.abc import Trigger
 from apscheduler.triggers.date import DateTrigger
@@ -30,9 +36,38 @@ from apscheduler.triggers.interval import IntervalTrigger
 from dateutil.rrule import rruleset, rrulestr
 
 from workflows.scheduler import Timing
-from workflows.schedules import ScheduleError, parse_at, zone
 
 STATE_VERSION = 1
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be read; the message says what to fix."""
+
+
+class NeverFires(ScheduleError):
+    """A schedule that can be read but names no date that exists (e.g. 30 February)."""
+
+
+def zone(name: str | None, default: str = "UTC") -> tzinfo:
+    """The IANA zone `name` (or `default`)."""
+    key = name or default
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ScheduleError(
+            f"unknown time zone {key!r}: use an IANA name such as `Europe/Berlin` or `UTC`"
+        ) from None
+
+
+def parse_at(text: str, tz: tzinfo) -> datetime:
+    """An `at` date-time; one without an offset is wall-clock time in `tz`."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ScheduleError(
+            f"`at` is not an ISO 8601 date-time: {text!r} (e.g. `2026-03-01T09:00`)"
+        ) from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
 # --- cron -> RRULE -----------------------------------------------------------------------
@@ -72,13 +107,15 @@ def _cron_number(text: str, spec: _CronField, expression: str) -> int:
     value = spec.names.get(text.lower()) if spec.names else None
     if value is None:
         if not text.isdigit():
-            raise ScheduleError(f"cron `{expression}`: {text!r} is not a valid {spec.name}")
+            raise _cron_error(expression, f"{text!r} is not a valid {spec.name}")
         value = int(text)
     if not spec.low <= value <= spec.high:
-        raise ScheduleError(
-            f"cron `{expression}`: {spec.name} {value} is outside {spec.low}-{spec.high}"
-        )
+        raise _cron_error(expression, f"{spec.name} {value} is outside {spec.low}-{spec.high}")
     return value
+
+
+def _cron_error(expression: str, problem: str) -> ScheduleError:
+    return ScheduleError(f"invalid cron expression {expression!r}: {problem}")
 
 
 def _cron_values(text: str, spec: _CronField, expression: str) -> set[int]:
@@ -88,7 +125,7 @@ def _cron_values(text: str, spec: _CronField, expression: str) -> set[int]:
         step = 1
         if step_text:
             if not step_text.isdigit() or int(step_text) == 0:
-                raise ScheduleError(f"cron `{expression}`: step {step_text!r} must be 1 or more")
+                raise _cron_error(expression, f"step {step_text!r} must be 1 or more")
             step = int(step_text)
         if base == "*":
             first, last = spec.low, spec.high
@@ -96,7 +133,7 @@ def _cron_values(text: str, spec: _CronField, expression: str) -> set[int]:
             start, _, end = base.partition("-")
             first, last = (_cron_number(v, spec, expression) for v in (start, end))
             if first > last:
-                raise ScheduleError(f"cron `{expression}`: range {base!r} runs backwards")
+                raise _cron_error(expression, f"range {base!r} runs backwards")
         else:
             first = _cron_number(base, spec, expression)
             last = spec.high if step_text else first
@@ -114,8 +151,8 @@ def cron_to_rrules(expression: str) -> list[str]:
     fields = _CRON_MACROS.get(expression.strip().lower(), expression).split()
     if len(fields) != 5:
         raise ScheduleError(
-            f"cron `{expression}` needs 5 fields: minute hour day-of-month month day-of-week "
-            "(e.g. `0 9 * * 1-5` for 09:00 on weekdays)"
+            f"cron needs 5 fields (minute hour day-of-month month day-of-week), got "
+            f"{len(fields)}: {expression!r}"
         )
     minutes, hours, days, months, weekdays = (
         _cron_values(text, spec, expression)
@@ -132,10 +169,13 @@ def cron_to_rrules(expression: str) -> list[str]:
     either_day = bool(by_day and by_weekday) and not (
         fields[2].startswith("*") or fields[4].startswith("*")
     )
+    impossible_days = bool(by_day) and _never_fires(days, months)
     if either_day:  # cron runs when EITHER the day of month OR the day of week matches
-        return [base + by_day, base + by_weekday]
-    if by_day and _never_fires(days, months):
-        raise ScheduleError(f"cron `{expression}` never fires: no chosen month has those days")
+        # (a day-of-month rule naming no real date is left out: dateutil would search
+        # until the year 9999 for it before giving the weekday rule's first fire)
+        return [base + by_weekday] if impossible_days else [base + by_day, base + by_weekday]
+    if impossible_days:
+        raise NeverFires(f"cron `{expression}` never fires: no chosen month has those days")
     return [base + by_day + by_weekday]
 
 
@@ -146,14 +186,41 @@ def _csv(values: set[int]) -> str:
 # --- RRULE -------------------------------------------------------------------------------
 
 
-def recurrence_text(rule: str) -> str:
+_SECONDLY = re.compile(r"FREQ\s*=\s*SECONDLY|BYSECOND\s*=", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^(DTSTART|EXDATE|RDATE)((?:;[^:]*)?):(.*)$", re.IGNORECASE)
+_TZID = re.compile(r";TZID=([^;:]*)", re.IGNORECASE)
+
+
+def recurrence_text(rule: str, timezone: str = "UTC") -> str:
     """RFC 5545 lines from what a person wrote: a bare `FREQ=…` rule, or lines such as
     `RRULE:…`, `EXDATE:…`, `DTSTART;TZID=…:…` (a DTSTART line fixes both the start and
-    the zone the rule is expanded in)."""
+    the zone the rule is expanded in). Floating DTSTART/EXDATE/RDATE times (no `Z`, no
+    TZID) are read in `timezone`."""
+    if _SECONDLY.search(rule):
+        raise ScheduleError(
+            "schedules run at minute precision: FREQ=SECONDLY/BYSECOND are not supported"
+        )
     lines = [line.strip() for line in rule.strip().splitlines() if line.strip()]
     if not lines:
         raise ScheduleError("the rrule is empty: write e.g. `FREQ=WEEKLY;BYDAY=MO;BYHOUR=9`")
-    return "\n".join(line if ":" in line else f"RRULE:{line.upper()}" for line in lines)
+    zone(timezone)
+    for named in _TZID.findall(rule):
+        zone(named)
+    return "\n".join(
+        _in_zone(line, timezone) if ":" in line else f"RRULE:{line.upper()}" for line in lines
+    )
+
+
+def _in_zone(line: str, timezone: str) -> str:
+    """A DTSTART/EXDATE/RDATE line with floating times, given the TZID `timezone`
+    (dateutil would otherwise mix naive and aware date-times)."""
+    match = _DATE_LINE.match(line)
+    if match is None:
+        return line
+    name, params, values = match.groups()
+    if "TZID=" in params.upper() or "Z" in values.upper():
+        return line
+    return f"{name};TZID={timezone}{params}:{values}"
 
 
 def _has_dtstart(text: str) -> bool:
@@ -170,10 +237,39 @@ def _rebasable(text: str) -> bool:
 def _parse(text: str, dtstart: datetime | None) -> rruleset:
     try:
         rules = rrulestr(text, dtstart=dtstart, forceset=True)
-    except (ValueError, TypeError) as exc:
-        raise ScheduleError(f"not a valid RFC 5545 rule ({exc}): `{text}`") from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        raise ScheduleError(f"invalid RRULE `{text}`: not a valid RFC 5545 rule ({exc})") from None
     assert isinstance(rules, rruleset)
     return rules
+
+
+def _by_numbers(rule: str, part: str) -> set[int]:
+    match = re.search(rf"{part}\s*=\s*([-+0-9,\s]+)", rule, re.IGNORECASE)
+    if match is None:
+        return set()
+    numbers = match.group(1).replace(" ", "").split(",")
+    return {int(n) for n in numbers if n.lstrip("+-").isdigit()}
+
+
+def _names_no_real_date(rule: str) -> bool:
+    """BYMONTH + BYMONTHDAY naming only dates that do not exist (30 February)."""
+    months = {m for m in _by_numbers(rule, "BYMONTH") if 1 <= m <= 12}
+    days = _by_numbers(rule, "BYMONTHDAY")
+    if not months or not days or min(days) < 1:
+        return False
+    return _never_fires(days, months)
+
+
+@lru_cache(maxsize=4096)
+def _never_occurs(text: str) -> bool:
+    """Whether the rule set has no occurrence at all because every RRULE names only
+    dates that do not exist and no RDATE adds one. dateutil would search until the year
+    9999 (seconds of CPU) to find that out."""
+    lines = text.upper().splitlines()
+    rules = [line for line in lines if line.startswith("RRULE")]
+    if not rules or any(line.startswith("RDATE") for line in lines):
+        return False
+    return all(_names_no_real_date(rule) for rule in rules)
 
 
 class WallClockTrigger(Trigger):
@@ -198,7 +294,25 @@ class WallClockTrigger(Trigger):
         _parse(recurrence, None if _has_dtstart(recurrence) else self.anchor)
 
     def next(self) -> datetime | None:
-        """The next fire time (UTC), strictly later than the previous one."""
+        """The next fire time (UTC), strictly later than the previous one. Raises
+        ScheduleError when the rule cannot be evaluated."""
+        if _never_occurs(self.recurrence):
+            return None
+        try:
+            candidate = self._next_local()
+        except ScheduleError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ScheduleError(
+                f"the rule `{self.recurrence}` cannot be evaluated: {exc}"
+            ) from None
+        if candidate is None:
+            return None
+        self._last_local = candidate
+        self._floor = _utc(candidate)
+        return self._floor
+
+    def _next_local(self) -> datetime | None:
         dtstart = None if _has_dtstart(self.recurrence) else self.anchor
         if self._last_local is not None and _rebasable(self.recurrence):
             dtstart = self._last_local
@@ -211,11 +325,7 @@ class WallClockTrigger(Trigger):
             candidate = rules.after(self.anchor, inc=True)
         while candidate is not None and self._floor is not None and _utc(candidate) <= self._floor:
             candidate = rules.after(candidate, inc=False)  # a gap time mapped backwards
-        if candidate is None:
-            return None
-        self._last_local = candidate
-        self._floor = _utc(candidate)
-        return self._floor
+        return candidate
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -269,7 +379,7 @@ def build_trigger(timing: Timing, anchor: datetime, after: datetime | None = Non
             after,
         )
     if timing.rrule is not None:
-        return WallClockTrigger(recurrence_text(timing.rrule), tz_name, anchor, after)
+        return WallClockTrigger(recurrence_text(timing.rrule, tz_name), tz_name, anchor, after)
     if timing.at is not None:
         return _OnceTrigger(parse_at(timing.at, zone(tz_name)), after)
     assert timing.every_seconds is not None
