@@ -12,7 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from connectors.registry import Registry
 from workflows.model import Workflow
@@ -22,6 +25,13 @@ from workflows.planning.summary import describe_cron
 from workflows.planning.text import Request
 
 MAX_NAME_CHARS = 200
+
+
+@cache
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema, built once: pydantic rebuilds it on every call, and the
+    planner reads it for every step it adds (read it, never change it)."""
+    return model.model_json_schema()
 
 
 @dataclass
@@ -96,7 +106,7 @@ class Draft:
         kind, words = event_label(key, config)
         self.trigger = {"type": "event", "event": key, "with": config}
         self.trigger_words = words
-        schema = event.payload_model.model_json_schema()
+        schema = schema_of(event.payload_model)
         subject = subject_of(schema, "trigger", event.name)
         self.things = [t for t in self.things if t.root != "trigger"]
         self.things.insert(0, Thing(kind, "trigger", subject, key, _literals(config)))
@@ -134,7 +144,7 @@ class Draft:
         kind = ACTION_KINDS.get(step.action)
         definition = self.catalog.action(step.action)
         if kind is not None and definition is not None:
-            schema = definition.output_model.model_json_schema()
+            schema = schema_of(definition.output_model)
             root = f"steps.{step.id}"
             thing = Thing(kind, root, subject_of(schema, root), step.action, _literals(step.inputs))
             self.things.append(thing)
