@@ -54,3 +54,14 @@ def test_atom_run_without_tokens_starts_the_sandbox_shell(tmp_path) -> None:
     assert "atom (only you)> " in result.stdout
     assert "Traceback" not in result.stderr
     assert (tmp_path / "sandbox.db").exists()
+
+
+async def test_shell_presses_buttons_and_fills_modals(session: SandboxSession) -> None:
+    output: list[str] = []
+    lines = ['post "v1" in #dev', "2", "", "", "v2", "1", ":quit"]
+    await Shell(session, scripted(lines), output.append).run()
+    transcript = "\n".join(output)
+    assert "[1] Approve" in transcript and "[2] Edit" in transcript
+    assert "[Edit workflow]" in transcript
+    assert "`text`: v2" in transcript  # the preview, updated after the modal
+    assert "Approved by <@U0ALICE001>" in transcript
