@@ -34,6 +34,7 @@ from workflows.scheduling.node import (
     start_worker_node,
 )
 from workflows.store import RunRecord, RunRepo, WorkflowRepo
+from workflows.subscriptions import TriggerState, TriggerStore
 
 
 async def prepare_scheduler_tables(database: Database) -> None:
@@ -152,6 +153,26 @@ class World:
         )
         return workflow_id
 
+    async def activate(self, node: Node, trigger: dict[str, Any]) -> TriggerState:
+        """Store an echo workflow with `trigger` and apply it on `node`."""
+        workflow_id = await self.store(echo_workflow(self.settings.http_base_url, trigger))
+        state = await node.services.triggers.apply(TEAM, workflow_id)
+        assert state is not None
+        return state
+
+    async def state_when(
+        self, workflow_id: str, ready: Callable[[TriggerState], bool]
+    ) -> TriggerState:
+        async def probe() -> TriggerState | None:
+            state = await TriggerStore(self.database).get(workflow_id)
+            return state if state is not None and ready(state) else None
+
+        return await eventually(probe)
+
+    async def cursor_set(self, workflow_id: str) -> None:
+        """The node polls once right at activation: that poll only records "now"."""
+        await self.state_when(workflow_id, lambda state: state.cursor is not None)
+
     async def runs(self, workflow_id: str) -> list[RunRecord]:
         return await RunRepo(self.database).list_for_workflow(TEAM, workflow_id, limit=100)
 
@@ -173,6 +194,11 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
             if answer := await probe():
                 return answer
             await asyncio.sleep(0.05)
+
+
+def job_for(state: TriggerState) -> dict[str, str]:
+    """The job a workflow's schedule or poll gives its handler."""
+    return {"team_id": TEAM, "workflow_id": state.workflow_id, "fingerprint": state.fingerprint}
 
 
 def echo_workflow(echo_url: str, trigger: dict[str, Any], name: str = "ping") -> dict[str, Any]:

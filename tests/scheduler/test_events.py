@@ -4,53 +4,18 @@ start runs when their signature (GitHub) or their URL (generic) is right."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from core.db import utcnow
 from oauth_app.app import create_web_app
 from sandbox.github import GitHubEmulator
-from tests.scheduler.conftest import (
-    GITHUB_SECRET,
-    TEAM,
-    Node,
-    World,
-    echo_workflow,
-    eventually,
-)
+from tests.scheduler.conftest import GITHUB_SECRET, Node, World, job_for
 from workflows.store import RunStatus
-from workflows.subscriptions import ReceiptOutcome, TriggerState, TriggerStore
+from workflows.subscriptions import ReceiptOutcome, TriggerStore
 
 REPO = "acme/scheduler-tests"
 ISSUE_OPENED = {"type": "event", "event": "github.issue_opened", "with": {"repo": REPO}}
-
-
-async def _activate(world: World, node: Node, trigger: dict[str, Any]) -> TriggerState:
-    workflow_id = await world.store(echo_workflow(world.settings.http_base_url, trigger))
-    state = await node.services.triggers.apply(TEAM, workflow_id)
-    assert state is not None
-    return state
-
-
-async def _state_when(
-    world: World, workflow_id: str, ready: Callable[[TriggerState], bool]
-) -> TriggerState:
-    async def probe() -> TriggerState | None:
-        state = await TriggerStore(world.database).get(workflow_id)
-        return state if state is not None and ready(state) else None
-
-    return await eventually(probe)
-
-
-async def _cursor_set(world: World, workflow_id: str) -> None:
-    """The node polls once right at activation: that poll only records "now"."""
-    await _state_when(world, workflow_id, lambda state: state.cursor is not None)
-
-
-def _job(state: TriggerState) -> dict[str, str]:
-    return {"team_id": TEAM, "workflow_id": state.workflow_id, "fingerprint": state.fingerprint}
 
 
 async def test_three_new_issues_start_three_runs_and_the_next_poll_none(
@@ -59,16 +24,16 @@ async def test_three_new_issues_start_three_runs_and_the_next_poll_none(
     github.add_repo(REPO)
     github.add_issue(REPO, "Opened before the workflow existed")
     async with world.node() as node:
-        state = await _activate(world, node, ISSUE_OPENED)
-        await _cursor_set(world, state.workflow_id)
+        state = await world.activate(node, ISSUE_OPENED)
+        await world.cursor_set(state.workflow_id)
         assert await world.runs(state.workflow_id) == []
         titles = ["Crash on start", "Typo in README", "Slow search"]
         for title in titles:
             github.add_issue(REPO, title)
 
-        await node.jobs.poll_events(_job(state), None)
+        await node.jobs.poll_events(job_for(state), None)
         runs = await world.wait_for_runs(state.workflow_id, 3)
-        await node.jobs.poll_events(_job(state), None)
+        await node.jobs.poll_events(job_for(state), None)
         assert len(await world.runs(state.workflow_id)) == 3
 
     assert all(run.status == RunStatus.SUCCEEDED for run in runs)
@@ -80,10 +45,10 @@ async def test_three_new_issues_start_three_runs_and_the_next_poll_none(
 
 async def test_a_failing_poll_keeps_its_cursor_and_records_why(world: World) -> None:
     async with world.node() as node:
-        state = await _activate(
-            world, node, {**ISSUE_OPENED, "with": {"repo": "acme/does-not-exist"}}
+        state = await world.activate(
+            node, {**ISSUE_OPENED, "with": {"repo": "acme/does-not-exist"}}
         )
-        failed = await _state_when(world, state.workflow_id, lambda s: bool(s.last_error))
+        failed = await world.state_when(state.workflow_id, lambda s: bool(s.last_error))
     assert failed.cursor is None
     assert "Not Found" in (failed.last_error or "")
 
@@ -102,9 +67,9 @@ async def test_a_signed_github_delivery_starts_a_run_once(
 ) -> None:
     github.add_repo(REPO)
     async with world.node() as node:
-        state = await _activate(world, node, ISSUE_OPENED)
-        other_repo = await _activate(world, node, {**ISSUE_OPENED, "with": {"repo": "acme/web"}})
-        await _cursor_set(world, state.workflow_id)
+        state = await world.activate(node, ISSUE_OPENED)
+        other_repo = await world.activate(node, {**ISSUE_OPENED, "with": {"repo": "acme/web"}})
+        await world.cursor_set(state.workflow_id)
         issue = github.add_issue(REPO, "Delivered by webhook")
         delivery = github.webhook_delivery(REPO, issue.number, GITHUB_SECRET)
 
@@ -113,7 +78,7 @@ async def test_a_signed_github_delivery_starts_a_run_once(
         [run_id] = answer.json()["runs"]
         again = await _post(node, world, "/webhooks/github", delivery.body, delivery.headers)
         assert again.json() == {"runs": []}  # GitHub redelivered it
-        await node.jobs.poll_events(_job(state), None)  # the poll sees the same issue
+        await node.jobs.poll_events(job_for(state), None)  # the poll sees the same issue
         [run] = await world.wait_for_runs(state.workflow_id, 1)
 
     assert run.id == run_id and run.status == RunStatus.SUCCEEDED
@@ -126,7 +91,7 @@ async def test_a_delivery_with_a_bad_signature_is_refused_and_starts_nothing(
 ) -> None:
     github.add_repo(REPO)
     async with world.node() as node:
-        state = await _activate(world, node, ISSUE_OPENED)
+        state = await world.activate(node, ISSUE_OPENED)
         issue = github.add_issue(REPO, "Forged")
         forged = github.webhook_delivery(REPO, issue.number, "not-the-secret")
         answer = await _post(node, world, "/webhooks/github", forged.body, forged.headers)
@@ -141,7 +106,7 @@ async def test_a_delivery_with_a_bad_signature_is_refused_and_starts_nothing(
 
 async def test_the_generic_webhook_url_starts_its_workflow(world: World) -> None:
     async with world.node() as node:
-        state = await _activate(world, node, {"type": "event", "event": "http.webhook_received"})
+        state = await world.activate(node, {"type": "event", "event": "http.webhook_received"})
         url = node.services.webhooks.url(state)
         assert url == f"{world.settings.public_url}/webhooks/http/{state.webhook_token}"
         path = f"/webhooks/http/{state.webhook_token}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -157,3 +158,42 @@ def test_a_full_rfc5545_rule_with_its_own_start_and_zone() -> None:
         "2026-03-08 08:30 EDT",
         "2026-03-09 08:30 EDT",
     ]
+
+
+def test_floating_dtstart_and_exdate_are_read_in_the_trigger_zone() -> None:
+    rule = "DTSTART:20260105T090000\nRRULE:FREQ=DAILY;COUNT=4\nEXDATE:20260106T090000"
+    fires = upcoming(
+        Timing(rrule=rule, timezone="Europe/Berlin"), anchor=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert _local(fires, BERLIN) == [
+        "2026-01-05 09:00 CET",
+        "2026-01-07 09:00 CET",  # 6 January excluded
+        "2026-01-08 09:00 CET",
+    ]
+
+
+def test_a_cron_day_of_month_that_never_exists_leaves_its_weekdays_at_once() -> None:
+    started = time.monotonic()
+    fires = upcoming(Timing(cron="0 9 30 2 mon"), anchor=datetime(2026, 1, 1, tzinfo=UTC))
+    assert time.monotonic() - started < 0.5  # not a search until the year 9999
+    assert [f.strftime("%a %d %b") for f in fires] == ["Mon 02 Feb", "Mon 09 Feb", "Mon 16 Feb"]
+
+
+def test_an_rrule_naming_only_dates_that_never_exist_never_fires_at_once() -> None:
+    timing = Timing(rrule="FREQ=MINUTELY;BYMONTH=2,4,6;BYMONTHDAY=31", timezone="Europe/Berlin")
+    started = time.monotonic()
+    assert upcoming(timing, anchor=datetime(2026, 1, 1, tzinfo=UTC)) == []
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=SECONDLY", "minute precision"),
+        ("FREQ=MINUTELY;BYSECOND=30", "minute precision"),
+        ("DTSTART;TZID=Mars/Olympus:20260105T090000\nRRULE:FREQ=DAILY", "unknown time zone"),
+    ],
+)
+def test_rrules_the_scheduler_refuses(rule: str, message: str) -> None:
+    with pytest.raises(ScheduleError, match=message):
+        build_trigger(Timing(rrule=rule), anchor=datetime(2026, 1, 1, tzinfo=UTC))

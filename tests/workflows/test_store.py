@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from core.db import Database, utcnow
 from workflows.model import Workflow, load_workflow
 from workflows.store import (
     AuditLog,
+    DuplicateRun,
     RunNotFound,
     RunRepo,
     RunStatus,
@@ -17,6 +20,7 @@ from workflows.store import (
     WorkflowNotFound,
     WorkflowRepo,
     WorkflowState,
+    WorkflowVersionRow,
 )
 
 TEAM, OTHER_TEAM = "T1", "T2"
@@ -174,3 +178,79 @@ async def test_a_lease_is_claimed_by_one_worker_and_can_expire(database: Databas
     taken = await runs.claim(run.id, "b", later, later + timedelta(seconds=30))
     assert taken is not None and taken.lease_owner == "b"
     assert not await runs.heartbeat(run.id, "a", later)
+
+
+async def test_a_dedupe_key_allows_one_run_per_workflow(database: Database) -> None:
+    repo, runs = WorkflowRepo(database), RunRepo(database)
+    workflow_id, _ = await repo.create(TEAM, "U1", document("Once"))
+    other_id, _ = await repo.create(TEAM, "U1", document("Other"))
+
+    async def start(workflow: str, key: str | None) -> str:
+        run = await runs.create(
+            TEAM,
+            workflow,
+            1,
+            document("Once").steps,
+            trigger_kind="event",
+            trigger_payload={},
+            requested_by="U1",
+            dedupe_key=key,
+        )
+        return run.id
+
+    first = await start(workflow_id, "item:1")
+    with pytest.raises(DuplicateRun) as duplicate:
+        await start(workflow_id, "item:1")
+    assert duplicate.value.run_id == first
+    assert await start(other_id, "item:1") != first  # keys are per workflow
+    assert await start(workflow_id, None) != await start(workflow_id, None)
+
+    found = await runs.with_dedupe_key(TEAM, workflow_id, "item:1")
+    assert found is not None and (found.id, found.dedupe_key) == (first, "item:1")
+    assert await runs.with_dedupe_key(TEAM, workflow_id, "item:2") is None
+    assert await runs.with_dedupe_key(OTHER_TEAM, workflow_id, "item:1") is None
+    assert len(await runs.list_for_workflow(TEAM, workflow_id)) == 3
+    assert len(await runs.steps(TEAM, first)) == 2  # the refused duplicate wrote no steps
+
+
+async def test_the_scheduler_reads_active_workflows_of_every_team(database: Database) -> None:
+    repo = WorkflowRepo(database)
+    mine, _ = await repo.create(TEAM, "U1", document("Mine"))
+    theirs, _ = await repo.create(OTHER_TEAM, "U9", document("Theirs"))
+    paused, _ = await repo.create(TEAM, "U1", document("Paused"))
+    deleted, _ = await repo.create(OTHER_TEAM, "U9", document("Deleted"))
+    await repo.update(OTHER_TEAM, theirs, document("Theirs v2"), "U9")
+    await repo.set_state(TEAM, paused, WorkflowState.PAUSED, "U1")
+    await repo.set_state(OTHER_TEAM, deleted, WorkflowState.DELETED, "U9")
+
+    active = await repo.active_in_all_teams()
+
+    assert [(w.id, w.team_id, w.version, w.workflow.name) for w in active] == [
+        (mine, TEAM, 1, "Mine"),
+        (theirs, OTHER_TEAM, 2, "Theirs v2"),
+    ]
+    assert await repo.states_in_all_teams([paused, deleted, "wf_gone"]) == {
+        paused: WorkflowState.PAUSED,
+        deleted: WorkflowState.DELETED,
+    }
+    assert await repo.states_in_all_teams([]) == {}
+
+
+async def test_a_stored_document_that_no_longer_loads_is_left_out_and_logged(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = WorkflowRepo(database)
+    good, _ = await repo.create(TEAM, "U1", document("Good"))
+    broken, _ = await repo.create(OTHER_TEAM, "U9", document("Broken"))
+    async with database.session() as session:
+        await session.execute(
+            update(WorkflowVersionRow)
+            .where(WorkflowVersionRow.workflow_id == broken)
+            .values(document={"name": "Broken", "trigger": {"type": "sometimes"}, "steps": []})
+        )
+
+    with caplog.at_level(logging.ERROR, logger="workflows.store"):
+        active = await repo.active_in_all_teams()
+
+    assert [w.id for w in active] == [good]
+    assert f"workflow {broken} (team {OTHER_TEAM}) v1 no longer loads" in caplog.text

@@ -191,7 +191,7 @@ _DATE_LINE = re.compile(r"^(DTSTART|EXDATE|RDATE)((?:;[^:]*)?):(.*)$", re.IGNORE
 _TZID = re.compile(r";TZID=([^;:]*)", re.IGNORECASE)
 
 
-def recurrence_text(rule: str, timezone: str = "UTC") -> str:
+def recurrence_text(rule: str, timezone: str) -> str:
     """RFC 5545 lines from what a person wrote: a bare `FREQ=…` rule, or lines such as
     `RRULE:…`, `EXDATE:…`, `DTSTART;TZID=…:…` (a DTSTART line fixes both the start and
     the zone the rule is expanded in). Floating DTSTART/EXDATE/RDATE times (no `Z`, no
