@@ -20,7 +20,7 @@ from bot.blocks.lists import (
     workflow_list_blocks,
 )
 from bot.blocks.plan import CONNECT
-from bot.home import connectable, connection_blocks, next_run
+from bot.home import connectable, connection_blocks, next_runs
 from bot.operations import NotAllowed
 from bot.requests import Conversation, handle_request, user_timezone
 from bot.run_status import dm_channel
@@ -67,7 +67,7 @@ async def _help(_call: Invocation) -> Reply:
 async def _list(call: Invocation) -> Reply:
     records = await call.services.workflows.list_for(call.team_id, owner=call.user_id)
     zone = await user_timezone(call.client, call.user_id)
-    blocks = workflow_list_blocks(records, {r.id: next_run(r) for r in records}, zone)
+    blocks = workflow_list_blocks(records, await next_runs(call.services, records), zone)
     return Reply(f"You have {len(records)} workflow(s).", blocks)
 
 

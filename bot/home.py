@@ -14,19 +14,32 @@ from connectors.base import NoAuth
 from workflows.model import ScheduleTrigger
 from workflows.schedules import ScheduleError, next_fire_time
 from workflows.store import WorkflowRecord, WorkflowState
+from workflows.subscriptions import TriggerState, TriggerStore
 
 HOME_PAUSE = "home_pause"
 HOME_RESUME = "home_resume"
 
 
-def next_run(record: WorkflowRecord, now: datetime | None = None) -> datetime | None:
+def next_run(
+    record: WorkflowRecord, state: TriggerState | None, now: datetime | None = None
+) -> datetime | None:
+    """When the schedule fires next, in the phase the scheduler uses (its anchor)."""
     trigger = record.workflow.trigger
     if record.state != WorkflowState.ACTIVE or not isinstance(trigger, ScheduleTrigger):
         return None
+    moment = now or datetime.now(UTC)
+    after = max(moment, state.fires_after) if state else moment
     try:
-        return next_fire_time(trigger, now or datetime.now(UTC))
+        return next_fire_time(trigger, after, anchor=state.anchor if state else None)
     except ScheduleError:
         return None
+
+
+async def next_runs(
+    services: BotServices, records: list[WorkflowRecord]
+) -> dict[str, datetime | None]:
+    states = await TriggerStore(services.database).many([r.id for r in records])
+    return {r.id: next_run(r, states.get(r.id)) for r in records}
 
 
 def connectable(services: BotServices) -> list[str]:
@@ -57,6 +70,7 @@ async def connection_blocks(services: BotServices, team_id: str, user_id: str) -
 
 async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: str) -> list[Block]:
     records = await services.workflows.list_for(team_id, owner=user_id)
+    upcoming = await next_runs(services, records[:15])
     blocks: list[Block] = [header("Your workflows")]
     if not records:
         blocks.append(
@@ -68,7 +82,7 @@ async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: s
             if record.state == WorkflowState.ACTIVE
             else button("Resume", HOME_RESUME, record.id, style="primary")
         )
-        blocks.append(section(workflow_line(record, next_run(record), zone), accessory=toggle))
+        blocks.append(section(workflow_line(record, upcoming[record.id], zone), accessory=toggle))
     blocks += [
         divider(),
         header("Your connections"),

@@ -97,7 +97,7 @@ async def activate(services: BotServices, team_id: str, workflow_id: str, user_i
     state = await services.triggers.apply(team_id, workflow_id)
     if isinstance(trigger, ScheduleTrigger):
         after = state.fires_after if state else datetime.now(UTC)
-        next_fire = next_fire_time(trigger, after)
+        next_fire = next_fire_time(trigger, after, anchor=state.anchor if state else None)
         if next_fire is None:
             return "Its schedule has no future time left, so it will not run."
         local = next_fire.astimezone(ZoneInfo(trigger.timezone or "UTC"))

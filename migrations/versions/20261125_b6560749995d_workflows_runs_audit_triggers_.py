@@ -1,8 +1,8 @@
 """workflows runs audit triggers connections plans
 
-Revision ID: 613e1bcb3bfa
+Revision ID: b6560749995d
 Revises: 463ed3fb7c5a
-Create Date: 2026-11-25 18:22:55.364399
+Create Date: 2026-11-25 19:11:44.663783
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '613e1bcb3bfa'
+revision: str = 'b6560749995d'
 down_revision: str | None = '463ed3fb7c5a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -181,6 +181,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('trigger_kind', sa.String(length=16), nullable=False),
     sa.Column('trigger_payload', sa.JSON(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
     sa.Column('requested_by', sa.String(length=64), nullable=False),
     sa.Column('message', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -192,7 +193,8 @@ def upgrade() -> None:
     sa.Column('waiting_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_requested_by', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['workflow_id'], ['workflows.id'], name=op.f('fk_workflow_runs_workflow_id_workflows'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_runs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_runs')),
+    sa.UniqueConstraint('team_id', 'workflow_id', 'dedupe_key', name='uq_workflow_runs_dedupe_key')
     )
     with op.batch_alter_table('workflow_runs', schema=None) as batch_op:
         batch_op.create_index('ix_workflow_runs_status_lease', ['status', 'lease_expires_at'], unique=False)
