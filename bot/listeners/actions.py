@@ -136,20 +136,18 @@ def register(app: AsyncApp) -> None:
         await ack()
 
     @app.action(RETRY)
-    async def retry_run(
-        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
-    ) -> None:
-        await ack()
-        team, user, run_id = _clicked(body)
-        await _operate(client, body, operations.retry_run(services, team, user, run_id))
-
     @app.action(CANCEL_RUN)
-    async def cancel_run(
+    async def act_on_run(
         ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
         await ack()
         team, user, run_id = _clicked(body)
-        await _operate(client, body, operations.cancel_run(services, team, user, run_id))
+        operation = (
+            operations.retry_run
+            if body["actions"][0]["action_id"] == RETRY
+            else operations.cancel_run
+        )
+        await _operate(client, body, operation(services, team, user, run_id))
 
     @app.action(APPROVE_STEP)
     @app.action(REJECT_STEP)
