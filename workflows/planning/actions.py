@@ -31,6 +31,7 @@ from workflows.planning.triggers import set_moment, set_schedule
 from workflows.planning.values import (
     ActionClause,
     addresses,
+    any_quote,
     composed_text,
     detail_text,
     explicit_text,
@@ -319,7 +320,7 @@ def add_labels(clause: ActionClause, draft: Draft) -> None:
 
 
 def comment_on_issue(clause: ActionClause, draft: Draft) -> None:
-    body = explicit_text(clause)
+    body = explicit_text(clause) or any_quote(clause)
     _add_issue_step(
         clause, draft, "github.comment_on_issue", "comment", {"body": body}, ask=("body",)
     )

@@ -14,6 +14,7 @@ from workflows.model import Workflow
 from workflows.planning.events import DRIVE_FOLDER_URL, repo_in
 from workflows.planning.results import PlanContext
 from workflows.planning.text import (
+    REPO,
     Request,
     channels,
     clean_name,
@@ -82,7 +83,8 @@ def _labels(reply: str, request: Request, _context: PlanContext) -> list[str] | 
 
 
 def _number(reply: str, _request: Request, _context: PlanContext) -> int | None:
-    match = re.search(r"#?(\d+)", reply)
+    """The number in "#42", "42", "acme/api#42": digits in a repository name are not it."""
+    match = re.search(r"#?(\d+)", REPO.sub(" ", reply))
     return int(match.group(1)) if match else None
 
 
@@ -148,6 +150,9 @@ READERS: dict[str, Reader] = {
     "board": _name,
     "project": _name,
 }
+# Inputs a reply may give along with the one asked for, set when the reply names them:
+# "Which GitHub issue? Give its number and repository" is answered "#42 in acme/api".
+COMPANIONS: dict[str, tuple[str, ...]] = {"issue_number": ("repo",)}
 
 
 def _set_time(document: dict[str, Any], reply: str, context: PlanContext) -> bool:
@@ -181,7 +186,8 @@ def fill_slot(workflow: Workflow, path: str, reply: str, context: PlanContext) -
             return None
     else:
         field = match.group("config") or match.group("input")
-        value = READERS.get(field, _text)(request.restore(request.masked), request, context)
+        text = request.restore(request.masked)
+        value = READERS.get(field, _text)(text, request, context)
         if value is None:
             return None
         if match.group("config"):
@@ -192,6 +198,10 @@ def fill_slot(workflow: Workflow, path: str, reply: str, context: PlanContext) -
                 return None
             target = document["steps"][index].setdefault("with", {})
         target[field] = value
+        for companion in COMPANIONS.get(field, ()):
+            also = READERS[companion](text, request, context)
+            if also is not None:
+                target[companion] = also
         if field == "start":
             target.setdefault("timezone", context.timezone)
     try:

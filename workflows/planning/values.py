@@ -114,9 +114,19 @@ class ActionClause:
 # --- explicit values ----------------------------------------------------------------------
 
 
-def head_quote(clause: ActionClause) -> str | None:
-    found = quoted_in(clause.phrases.head, clause.request)
+def _first_quote(text: str, request: Request) -> str | None:
+    found = quoted_in(text, request)
     return found[0] if found else None
+
+
+def head_quote(clause: ActionClause) -> str | None:
+    return _first_quote(clause.phrases.head, clause.request)
+
+
+def any_quote(clause: ActionClause) -> str | None:
+    """The first quoted words anywhere in the clause ("comment on #5 in acme/api 'Thanks'"),
+    for actions where nothing but the text is ever quoted."""
+    return _first_quote(clause.text, clause.request)
 
 
 def explicit_title(clause: ActionClause) -> str | None:
