@@ -48,6 +48,14 @@ def _message(body: dict[str, Any]) -> tuple[str, str]:
     return body["container"]["channel_id"], body["container"]["message_ts"]
 
 
+OPERATIONS = {
+    RETRY: operations.retry_run,
+    CANCEL_RUN: operations.cancel_run,
+    HOME_PAUSE: operations.pause,
+    HOME_RESUME: operations.resume,
+}
+
+
 def register(app: AsyncApp) -> None:
     @app.action(APPROVE)
     @app.action(CANCEL)
@@ -137,17 +145,22 @@ def register(app: AsyncApp) -> None:
 
     @app.action(RETRY)
     @app.action(CANCEL_RUN)
-    async def act_on_run(
+    @app.action(HOME_PAUSE)
+    @app.action(HOME_RESUME)
+    async def operate(
         ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
+        """Retry or cancel a run (its status message), pause or resume a workflow (Home)."""
         await ack()
-        team, user, run_id = _clicked(body)
-        operation = (
-            operations.retry_run
-            if body["actions"][0]["action_id"] == RETRY
-            else operations.cancel_run
-        )
-        await _operate(client, body, operation(services, team, user, run_id))
+        team, user, subject = _clicked(body)
+        action_id = body["actions"][0]["action_id"]
+        try:
+            outcome = await OPERATIONS[action_id](services, team, user, subject)
+        except NotAllowed as exc:
+            outcome = str(exc)
+        await tell(client, body, outcome)
+        if action_id in (HOME_PAUSE, HOME_RESUME):
+            await publish_home(services, client, team, user)
 
     @app.action(APPROVE_STEP)
     @app.action(REJECT_STEP)
@@ -175,27 +188,6 @@ def register(app: AsyncApp) -> None:
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
             ],
         )
-
-    @app.action(HOME_PAUSE)
-    @app.action(HOME_RESUME)
-    async def pause_or_resume(
-        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
-    ) -> None:
-        await ack()
-        team, user, workflow_id = _clicked(body)
-        change = (
-            operations.pause if body["actions"][0]["action_id"] == HOME_PAUSE else operations.resume
-        )
-        await _operate(client, body, change(services, team, user, workflow_id))
-        await publish_home(services, client, team, user)
-
-
-async def _operate(client: AsyncWebClient, body: dict[str, Any], operation: Any) -> None:
-    try:
-        outcome = await operation
-    except NotAllowed as exc:
-        outcome = str(exc)
-    await tell(client, body, outcome)
 
 
 def edited_workflow(
