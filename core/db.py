@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +37,17 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def record_from_row(record_type: type[R], row: object, **converted: Any) -> R:
+    """A frozen dataclass record from an ORM row: every field read from the row attribute
+    of the same name, except those given (converted, e.g. a status text to its enum)."""
+    values = {
+        f.name: getattr(row, f.name)
+        for f in fields(record_type)  # type: ignore[arg-type]
+        if f.name not in converted
+    }
+    return record_type(**values, **converted)
 
 
 def is_sqlite(url: str) -> bool:

@@ -14,6 +14,7 @@ container at all: `audio_container` reads the file signature.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
@@ -47,11 +48,11 @@ def audio_container(data: bytes) -> str | None:
 def duration_seconds(data: bytes) -> float:
     """The audio's length: exact for WAV, estimated from the size for compressed audio."""
     if audio_container(data) == "wav":
-        try:
-            with wave.open(io.BytesIO(data)) as clip:
-                return clip.getnframes() / float(clip.getframerate())
-        except (wave.Error, EOFError, ZeroDivisionError):
-            pass
+        with (
+            contextlib.suppress(wave.Error, EOFError, ZeroDivisionError),
+            wave.open(io.BytesIO(data)) as clip,
+        ):
+            return clip.getnframes() / float(clip.getframerate())
     return round(len(data) / _COMPRESSED_BYTES_PER_SECOND, 3)
 
 

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from core.db import Base, Database, utcnow
+from core.db import Base, Database, record_from_row, utcnow
 from workflows.model import Step, Workflow
 
 log = logging.getLogger(__name__)
@@ -338,45 +338,11 @@ class AuditEntry:
 
 
 def _run_record(row: RunRow) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        team_id=row.team_id,
-        workflow_id=row.workflow_id,
-        version=row.version,
-        status=RunStatus(row.status),
-        trigger_kind=row.trigger_kind,
-        trigger_payload=row.trigger_payload,
-        dedupe_key=row.dedupe_key,
-        requested_by=row.requested_by,
-        message=row.message,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
-        waiting_until=row.waiting_until,
-        cancel_requested_by=row.cancel_requested_by,
-    )
+    return record_from_row(RunRecord, row, status=RunStatus(row.status))
 
 
 def _step_record(row: StepRunRow) -> StepRecord:
-    return StepRecord(
-        run_id=row.run_id,
-        position=row.position,
-        step_id=row.step_id,
-        action=row.action,
-        status=StepStatus(row.status),
-        inputs=row.inputs,
-        output=row.output,
-        error=row.error,
-        attempts=row.attempts,
-        idempotency_key=row.idempotency_key,
-        iterations=row.iterations,
-        approval=row.approval,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
+    return record_from_row(StepRecord, row, status=StepStatus(row.status))
 
 
 # --- audit ---------------------------------------------------------------------------------

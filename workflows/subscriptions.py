@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, Database, utcnow
+from core.db import Base, Database, record_from_row, utcnow
 from workflows.store import TEAM, UTCDateTime
 
 WEBHOOK_TOKEN_BYTES = 32
@@ -132,32 +132,11 @@ class Receipt:
 
 
 def _state(row: TriggerRow) -> TriggerState:
-    return TriggerState(
-        workflow_id=row.workflow_id,
-        team_id=row.team_id,
-        kind=TriggerKind(row.kind),
-        event=row.event,
-        fingerprint=row.fingerprint,
-        active=row.active,
-        anchor=row.anchor,
-        active_since=row.active_since,
-        last_fire_at=row.last_fire_at,
-        cursor=row.cursor,
-        webhook_token=row.webhook_token,
-        last_error=row.last_error,
-    )
+    return record_from_row(TriggerState, row, kind=TriggerKind(row.kind))
 
 
 def _receipt(row: TriggerReceiptRow) -> Receipt:
-    return Receipt(
-        workflow_id=row.workflow_id,
-        key=row.key,
-        team_id=row.team_id,
-        outcome=ReceiptOutcome(row.outcome),
-        run_id=row.run_id,
-        detail=row.detail,
-        received_at=row.received_at,
-    )
+    return record_from_row(Receipt, row, outcome=ReceiptOutcome(row.outcome))
 
 
 @dataclass(frozen=True)

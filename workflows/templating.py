@@ -17,6 +17,7 @@ Only two things are ever evaluated: `{{ … }}` expressions inside string values
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import operator
@@ -310,10 +311,8 @@ def _read(obj: Any, key: Any) -> Any:
         if key in obj:
             return obj[key]
     elif isinstance(obj, list | tuple | str) and isinstance(key, int | slice):
-        try:
+        with contextlib.suppress(IndexError, ValueError, TypeError):
             return obj[key]
-        except (IndexError, ValueError, TypeError):
-            pass
     if isinstance(key, str) and key in SAFE_METHODS.get(type(obj), ()):
         return getattr(obj, key)
     if isinstance(key, str) and key.startswith("_"):
