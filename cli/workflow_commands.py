@@ -33,7 +33,9 @@ CLI_USER = "U0CLI"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     validate = subparsers.add_parser("validate", help="check a workflow document (YAML or JSON)")
-    validate.add_argument("file", help="the document, or - to read standard input")
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="documents to check (- reads standard input)"
+    )
     validate.add_argument(
         "--timezone", default="UTC", help="zone for schedules that name none (default UTC)"
     )
@@ -75,15 +77,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    workflow, problems = check_document(
-        _read(args.file), load_registry(), default_timezone=args.timezone
-    )
+    """Check each file and report each; exit 1 when any of them has a problem."""
+    registry = load_registry()
+    results = [_validate_one(name, registry, args.timezone) for name in args.files]
+    return 0 if all(results) else 1
+
+
+def _validate_one(name: str, registry: Registry, timezone: str) -> bool:
+    try:
+        text = _read(name)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    workflow, problems = check_document(text, registry, default_timezone=timezone)
+    prefix = f"{name}: " if name != "-" else ""
     for problem in problems:
-        print(problem)
+        print(f"{prefix}{problem}")
     if problems or workflow is None:
-        return 1
-    print(f"{args.file}: “{workflow.name}” is valid ({len(workflow.steps)} step(s))")
-    return 0
+        return False
+    print(f"{name}: “{workflow.name}” is valid ({len(workflow.steps)} step(s))")
+    return True
 
 
 def command_schema(args: argparse.Namespace) -> int:
@@ -119,6 +132,10 @@ def _services(
     args: argparse.Namespace, settings: Settings
 ) -> Iterator[tuple[Settings, CredentialProvider]]:
     """Settings and credentials for the run: the sandbox's, or the real services'."""
+    if args.sandbox and args.credentials:
+        raise CommandError(
+            "--credentials is for the real services; leave it out with --sandbox", exit_code=2
+        )
     if not args.sandbox:
         tokens = json.loads(_read(args.credentials)) if args.credentials else {}
         if not isinstance(tokens, dict):
