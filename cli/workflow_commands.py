@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cli.connector_commands import event_sample
 from cli.errors import CommandError
 from connectors.base import CredentialProvider, StaticCredentialProvider
 from connectors.client import HttpPool
@@ -46,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     execute.add_argument("file", help="the document, or - to read standard input")
     execute.add_argument(
-        "--trigger", default="{}", help="the trigger payload: a JSON object, or @FILE"
+        "--trigger",
+        help="the trigger payload: a JSON object, or @FILE (default: none for a manual or "
+        "scheduled workflow; with --sandbox, the event's sample payload)",
     )
     execute.add_argument(
         "--sandbox", action="store_true", help="use the sandbox emulators, not the real services"
@@ -116,7 +119,7 @@ def command_execute(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    trigger = _trigger(args.trigger)
+    trigger = _trigger(args.trigger) if args.trigger else _default_trigger(workflow, args)
     with _services(args, settings) as (wired, credentials):
         report = asyncio.run(
             execute_once(workflow, trigger, registry, wired, credentials, approve=args.approve)
@@ -205,6 +208,25 @@ def _read(name: str) -> str:
         raise CommandError(f"no such file: {name}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {name}: {exc}") from None
+
+
+def _default_trigger(workflow: Workflow, args: argparse.Namespace) -> dict[str, Any]:
+    """No --trigger: nothing for manual and scheduled workflows; for an event workflow
+    in the sandbox the event's sample payload (said on stderr), elsewhere an error."""
+    if workflow.trigger.type != "event":
+        return {}
+    key = workflow.trigger.event
+    if not args.sandbox:
+        raise CommandError(
+            f"this workflow runs when {key} happens: pass its payload with --trigger JSON|@FILE "
+            f"(`atom events sample {key}` prints an example)",
+            exit_code=2,
+        )
+    print(
+        f"no --trigger given: using the sample payload of {key} (`atom events sample {key}`)",
+        file=sys.stderr,
+    )
+    return event_sample(key)
 
 
 def _trigger(text: str) -> dict[str, Any]:
