@@ -143,7 +143,13 @@ def _services(
         tokens = json.loads(_read(args.credentials)) if args.credentials else {}
         if not isinstance(tokens, dict):
             raise CommandError("--credentials must hold a JSON object {service: {access_token}}")
-        yield settings, StaticCredentialProvider.from_tokens(tokens)
+        advice = (
+            'Give its token in the --credentials file: {{"{service}": {{"access_token": "…"}}}}'
+            if args.credentials
+            else "Pass its token with --credentials FILE "
+            '({{"{service}": {{"access_token": "…"}}}}) or try the workflow with --sandbox.'
+        )
+        yield settings, StaticCredentialProvider.from_tokens(tokens, advice)
         return
     with Sandbox() as sandbox:
         wired = settings.model_copy(update=sandbox.settings_overrides())

@@ -56,6 +56,19 @@ class AuthExpired(ConnectorError):
         )
 
 
+class NotConnected(AuthExpired):
+    """No credentials at all for the service; `advice` says where to provide them (in
+    Slack `/atom connect`, in the terminal the --credentials file)."""
+
+    def __init__(self, service: str, advice: str = "") -> None:
+        ConnectorError.__init__(
+            self,
+            f"{service} is not connected. "
+            + (advice or f"Connect it with `/atom connect {service}`."),
+            service=service,
+        )
+
+
 class PermissionDenied(ConnectorError):
     """Authenticated, but the token lacks a scope or the user lacks access."""
 
@@ -129,6 +142,20 @@ class StaticCredentials:
 
     async def current(self) -> Credentials:
         return self.credentials
+
+    async def refreshed(self, stale: Credentials) -> Credentials | None:
+        return None
+
+
+@dataclass(frozen=True)
+class MissingCredentials:
+    """A service nobody gave credentials for: using it raises NotConnected with `advice`."""
+
+    service: str
+    advice: str
+
+    async def current(self) -> Credentials:
+        raise NotConnected(self.service, self.advice)
 
     async def refreshed(self, stale: Credentials) -> Credentials | None:
         return None
@@ -399,12 +426,16 @@ class CredentialProvider(Protocol):
 
 @dataclass(frozen=True)
 class StaticCredentialProvider:
-    """The same credentials per service for every team and user."""
+    """The same credentials per service for every team and user. With `missing_advice`
+    a service without credentials raises NotConnected carrying that advice when used."""
 
     sources: Mapping[str, CredentialSource] = field(default_factory=dict)
+    missing_advice: str | None = None
 
     @classmethod
-    def from_tokens(cls, tokens: Mapping[str, Mapping[str, Any]]) -> StaticCredentialProvider:
+    def from_tokens(
+        cls, tokens: Mapping[str, Mapping[str, Any]], missing_advice: str | None = None
+    ) -> StaticCredentialProvider:
         """From `{service: {"access_token": …, "extra": {…}}}` (what
         `Emulator.issue_token` and `Sandbox.credentials` return)."""
         return cls(
@@ -413,10 +444,14 @@ class StaticCredentialProvider:
                     Credentials(str(token["access_token"]), dict(token.get("extra") or {}))
                 )
                 for service, token in tokens.items()
-            }
+            },
+            missing_advice,
         )
 
     async def for_service(
         self, team_id: str, user_id: str | None, service: str
     ) -> CredentialSource | None:
-        return self.sources.get(service)
+        source = self.sources.get(service)
+        if source is None and self.missing_advice is not None:
+            return MissingCredentials(service, self.missing_advice.format(service=service))
+        return source

@@ -28,6 +28,7 @@ from connectors.base import (
     CredentialSource,
     ErrorReader,
     InvalidInput,
+    NotConnected,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -264,7 +265,7 @@ class ServiceHttp:
 
     async def _credentials(self) -> Credentials:
         if self.credentials is None:
-            raise AuthExpired(self.service, "not connected")
+            raise NotConnected(self.service)
         return await self.credentials.current()
 
     async def _refresh(self, stale: Credentials, rejection: httpx.Response) -> Credentials:

@@ -46,6 +46,7 @@ from connectors.base import (
     AuthExpired,
     Credentials,
     CredentialSource,
+    NotConnected,
     StaticCredentials,
     Unavailable,
 )
@@ -325,8 +326,10 @@ class Vault:
     async def current_credentials(self, key: ConnectionKey) -> Credentials:
         """The connection's credentials, renewed first if they expire within a minute."""
         record = await self._load(key)
-        if record is None or record.status != CONNECTED:
-            raise AuthExpired(key.service, "not connected" if record is None else "expired")
+        if record is None:
+            raise NotConnected(key.service)
+        if record.status != CONNECTED:
+            raise AuthExpired(key.service, "expired")
         expires_at = record.expires_at
         if expires_at is None or as_utc(expires_at) - REFRESH_LEEWAY > self.clock():
             return self._secret(record).credentials()

@@ -58,3 +58,19 @@ def test_events_sample_prints_a_payload(capsys: pytest.CaptureFixture[str]) -> N
     assert json.loads(capsys.readouterr().out)["issue"]["repo"] == "acme/api"
     assert main(["events", "sample", "github.nothing"]) == 1
     assert "known: " in capsys.readouterr().err
+
+
+def test_execute_without_credentials_says_how_to_give_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside the sandbox an unconnected service gets terminal advice, not Slack's."""
+    path = tmp_path / "ping.yaml"
+    path.write_text(
+        "name: Ping\ntrigger: {type: manual}\nsteps:\n- id: post\n  action: slack.post_message\n"
+        "  with: {channel: '#dev', text: hi}\n"
+    )
+
+    assert main(["execute", str(path)]) == 1
+    error = json.loads(capsys.readouterr().out)["steps"][0]["error"]
+    assert error.startswith("slack is not connected. Pass its token with --credentials FILE")
+    assert "/atom connect" not in error
