@@ -133,7 +133,7 @@ async def show_result(
             question_state=question_state(result),
             document=result.partial.to_document() if result.partial else None,
         )
-        blocks = question_blocks(result.text)
+        blocks = question_blocks(result.text, result.answerable)
         if result.choices:
             blocks.append(
                 actions(

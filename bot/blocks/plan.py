@@ -105,7 +105,9 @@ def decided_blocks(workflow: Workflow, titles: Mapping[str, str], outcome: str) 
     return fit([*workflow_blocks(workflow, titles), divider(), section(outcome)])
 
 
-def question_blocks(question: str) -> list[Block]:
+def question_blocks(question: str, answerable: bool = True) -> list[Block]:
+    if not answerable:
+        return [section(f":thinking_face: {question}"), context("Send me a new request any time.")]
     return [
         section(f":thinking_face: {question}"),
         context("Answer in this thread and I'll continue the plan."),

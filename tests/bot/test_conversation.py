@@ -41,8 +41,17 @@ async def test_unknown_subcommand_gets_help_not_silence(session: SandboxSession)
 async def test_request_nobody_can_map_gets_a_question_not_silence(session: SandboxSession) -> None:
     await session.harness.dm("frobnicate the widgets")
     reply = await session.harness.reply()
-    assert "I can do these" in reply.content
+    assert "I can't do “frobnicate the widgets” yet" in reply.content
+    assert "`/atom connectors` lists everything" in reply.content
+    assert "Answer in this thread" not in reply.content  # no answer can help
     assert reply.thread_ts is not None
+
+
+async def test_refusal_offers_the_nearest_actions(session: SandboxSession) -> None:
+    await session.harness.dm("archive the trello card for the launch")
+    reply = await session.harness.reply()
+    assert "The nearest things I can do:" in reply.content
+    assert "(Trello)" in reply.content
 
 
 async def test_bad_signature_is_rejected_and_not_handled(session: SandboxSession) -> None:

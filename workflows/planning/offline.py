@@ -17,6 +17,7 @@ from workflows.model import Workflow
 from workflows.planning.actions import read_action
 from workflows.planning.draft import Draft
 from workflows.planning.events import EVENT_HELP, read_event
+from workflows.planning.nearest import nearest_actions
 from workflows.planning.results import Plan, PlanContext, Question, Slot
 from workflows.planning.revise import revise
 from workflows.planning.slots import fill_slot
@@ -37,16 +38,6 @@ EXAMPLES = (
     "“when an issue is opened in acme/api, create a Trello card in the Inbox list”, "
     "“schedule a meeting with alice@example.com tomorrow at 10am”"
 )
-
-
-def capabilities(catalog: Registry) -> str:
-    """What the planner can do, from the catalog: "Slack: post message, send dm; …"."""
-    parts = []
-    for connector in catalog.connectors.values():
-        names = ", ".join(a.name.replace("_", " ") for a in connector.actions.values())
-        if names:
-            parts.append(f"{connector.title}: {names}")
-    return "; ".join(parts)
 
 
 class OfflinePlanner:
@@ -160,14 +151,26 @@ class OfflinePlanner:
         return self.checked(partial, draft.context, request, tuple(draft.assumptions))
 
     def _cannot(self, draft: Draft, request: str) -> Question:
+        """A refusal that helps: the nearest things ATOM can do and where the rest are
+        listed; no invitation to answer, since no answer can make it possible."""
         what = draft.unknown[0]
         if draft.trigger.get("type") == "manual" and re.match(
             r"^(?:when|whenever|if|once)\b", what, re.I
         ):
             detail = f"I can start a workflow on {EVENT_HELP}."
         else:
-            detail = f"I can do these: {capabilities(self.catalog)}."
-        return Question(f"I don't know how to “{what}”. {detail}", request, self._partial(draft))
+            nearest = nearest_actions(self.catalog, what)
+            detail = (
+                f"The nearest things I can do: {'; '.join(nearest)}."
+                if nearest
+                else f"For example: {EXAMPLES}."
+            )
+        return Question(
+            f"I can't do “{what}” yet. {detail} `/atom connectors` lists everything I can do.",
+            request,
+            self._partial(draft),
+            answerable=False,
+        )
 
     @staticmethod
     def _partial(draft: Draft) -> Workflow | None:

@@ -83,7 +83,8 @@ class Slot:
 class Question:
     """One clear question. `request` is the text that led to it; `partial` the workflow
     planned so far and `slots` the values it still lacks (the first is the one asked),
-    so the answer can complete it; `choices` answers to offer as buttons."""
+    so the answer can complete it; `choices` answers to offer as buttons. `answerable`
+    is False for a refusal that no answer can help (the bot then invites none)."""
 
     text: str
     request: str = ""
@@ -91,3 +92,4 @@ class Question:
     slots: tuple[Slot, ...] = ()
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     planner: str = "offline"
+    answerable: bool = True
