@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.plans import activate
 from bot.services import BotServices
-from workflows.engine import ApprovalNotOpen, EngineError, NotAnApprover
+from workflows.engine import ApprovalNotOpen, EngineError, NotAnApprover, ResumeMode
 from workflows.store import (
     RunNotFound,
     RunRecord,
@@ -111,6 +111,37 @@ async def retry_run(services: BotServices, team_id: str, user_id: str, run_id: s
         raise NotAllowed(str(exc)) from None
     await services.audit.record(team_id, user_id, "run.retried", run_id, {"new_run": new_run})
     return f":repeat: Retrying as run `{new_run}`."
+
+
+async def continue_run(
+    services: BotServices,
+    team_id: str,
+    user_id: str,
+    value: str,
+    mode: ResumeMode,
+    reason: str | None = None,
+) -> str:
+    """Retry a failed run from a step, retry the step alone, or skip it (`value` is
+    "run_id|step_id"); the engine checks who may and audits it, the launcher runs it."""
+    run_id, _, step_id = value.partition("|")
+    try:
+        await services.engine.continue_run(
+            team_id, run_id, step_id, mode, user_id, reason=reason, resume=False
+        )
+    except RunNotFound:
+        raise NotAllowed(f"There is no run `{run_id}` — `/atom runs` lists recent ones.") from None
+    except EngineError as exc:
+        raise NotAllowed(str(exc).capitalize() + ".") from None
+    await services.launcher.enqueue(run_id)
+    return CONTINUED[mode].format(step=step_id, run=run_id)
+
+
+CONTINUED = {
+    ResumeMode.FROM_STEP: ":repeat: Run `{run}` continues from step `{step}`; earlier steps "
+    "are not run again.",
+    ResumeMode.STEP_ONLY: ":repeat: Retrying step `{step}` of run `{run}`.",
+    ResumeMode.SKIP: ":fast_forward: Skipped step `{step}`; run `{run}` continues.",
+}
 
 
 async def cancel_run(services: BotServices, team_id: str, user_id: str, run_id: str) -> str:

@@ -28,6 +28,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NoReturn, Protocol
 
 from pydantic import ValidationError
@@ -73,12 +74,24 @@ class RunObserver(Protocol):
     async def on_run_update(self, run: RunRecord, steps: list[StepRecord]) -> None: ...
 
 
+class ResumeMode(StrEnum):
+    """What a person chose on a failed run's step (the audit action is `run.<mode>`)."""
+
+    FROM_STEP = "retry_from_step"
+    STEP_ONLY = "retry_step_only"
+    SKIP = "skip_step"
+
+
 class EngineError(Exception):
     """A request the engine refuses; `str(err)` is safe to show the person."""
 
 
 class ApprovalNotOpen(EngineError):
     """The approval was already decided, timed out, or the run moved on."""
+
+
+class NotResumable(EngineError):
+    """The run or step is not in a state a person can retry or skip from."""
 
 
 class NotAnApprover(EngineError):
@@ -301,6 +314,59 @@ class Engine:
             else:
                 await self._cancel_now(tx, by, now)
         await self._notify(team_id, run_id)
+        return await self.runs.get(team_id, run_id)
+
+    async def continue_run(
+        self,
+        team_id: str,
+        run_id: str,
+        step_id: str,
+        mode: ResumeMode,
+        by: str,
+        *,
+        reason: str | None = None,
+        resume: bool = True,
+    ) -> RunRecord:
+        """A person's choice on a failed or needs_attention run: retry from `step_id`
+        (it and every later step run again; earlier finished steps keep their outputs),
+        retry that step only (other finished steps are kept), or skip it with `reason`.
+        Only the workflow's owner or one of the run's approvers may; each is audited."""
+        run = await self.runs.get(team_id, run_id)
+        record = await self.workflows.get(team_id, run.workflow_id)
+        async with self.runs.locked(team_id, run_id) as tx:
+            run, steps = await tx.run(), await tx.steps()
+            if by != record.owner and by not in _approvers(steps):
+                raise NotAnApprover(
+                    f"only <@{record.owner}> or this run's approvers can retry or skip its steps"
+                )
+            if run.status not in (RunStatus.FAILED, RunStatus.NEEDS_ATTENTION):
+                raise NotResumable(f"run `{run_id}` is {run.status}; only a failed run can")
+            target = next((s for s in steps if s.step_id == step_id), None)
+            if target is None:
+                raise NotResumable(f"run `{run_id}` has no step `{step_id}`")
+            if mode == ResumeMode.SKIP and not (reason or "").strip():
+                raise NotResumable("say why the step is skipped (the reason is recorded)")
+            for step in _steps_to_reset(steps, target, mode):
+                finished = {"output": None, "iterations": None} if step.status.done else {}
+                await tx.update_step(
+                    step.step_id,
+                    status=StepStatus.PENDING,
+                    error=None,
+                    finished_at=None,
+                    **finished,
+                )
+            if mode == ResumeMode.SKIP:
+                await tx.update_step(
+                    step_id,
+                    status=StepStatus.SKIPPED,
+                    error=f"Skipped by {by}: {reason}",
+                    finished_at=self.clock(),
+                )
+            await tx.update_run(status=RunStatus.QUEUED, finished_at=None, message=None)
+            tx.audit(by, f"run.{mode}", {"step": step_id, "reason": reason})
+        await self._notify(team_id, run_id)
+        if resume:
+            return await self.execute(run_id) or await self.runs.get(team_id, run_id)
         return await self.runs.get(team_id, run_id)
 
     async def recover_expired(self, now: datetime | None = None) -> list[str]:
@@ -785,6 +851,23 @@ class Engine:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _approvers(steps: Sequence[StepRecord]) -> set[str]:
+    """Everyone named as an approver on one of the run's approval steps."""
+    return {name for s in steps if s.approval for name in s.approval.get("approvers", [])}
+
+
+def _steps_to_reset(
+    steps: Sequence[StepRecord], target: StepRecord, mode: ResumeMode
+) -> list[StepRecord]:
+    """The steps that run again: the target, and with `from_step` every later one too.
+    Iterations are kept, so a for_each step retries only the items that did not finish."""
+    if mode == ResumeMode.SKIP:
+        return []
+    if mode == ResumeMode.STEP_ONLY:
+        return [target]
+    return [s for s in steps if s.position >= target.position]
 
 
 def _failed(message: str) -> _Outcome:

@@ -11,6 +11,8 @@ from workflows.store import RunRecord, RunStatus, StepRecord, StepStatus
 
 RETRY = "run_retry"
 CANCEL_RUN = "run_cancel"
+RETRY_FROM_STEP = "run_retry_from_step"
+RETRY_STEP_ONLY = "run_retry_step_only"
 APPROVE_STEP = "approval_approve"
 REJECT_STEP = "approval_reject"
 
@@ -89,7 +91,23 @@ def run_blocks(
     ]
     blocks += [section(step_line(step, n, titles)) for n, step in enumerate(steps, start=1)]
     blocks += _closing(run)
+    blocks += _step_controls(run, steps)
     return fit(blocks)
+
+
+def _step_controls(run: RunRecord, steps: list[StepRecord]) -> list[Block]:
+    """Buttons to go on from the step that stopped a failed run, keeping what finished."""
+    stopped = [s for s in steps if s.status in (StepStatus.FAILED, StepStatus.UNKNOWN)]
+    if run.status not in (RunStatus.FAILED, RunStatus.NEEDS_ATTENTION) or not stopped:
+        return []
+    value = f"{run.id}|{stopped[0].step_id}"
+    return [
+        actions(
+            button("Retry from this step", RETRY_FROM_STEP, value),
+            button("Retry this step only", RETRY_STEP_ONLY, value),
+            block_id=f"step_controls_{run.id}",
+        )
+    ]
 
 
 def _closing(run: RunRecord) -> list[Block]:

@@ -4,6 +4,7 @@ bot/operations.py. A refusal is told to the clicker alone."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,7 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import operations, plans
 from bot.blocks.edit import CALLBACK, apply_edit, edit_modal, field_for
 from bot.blocks.plan import APPROVE, CANCEL, CONNECT, EDIT, plan_blocks
-from bot.blocks.run import APPROVE_STEP, CANCEL_RUN, REJECT_STEP, RETRY
+from bot.blocks.run import (
+    APPROVE_STEP,
+    CANCEL_RUN,
+    REJECT_STEP,
+    RETRY,
+    RETRY_FROM_STEP,
+    RETRY_STEP_ONLY,
+)
 from bot.home import HOME_PAUSE, HOME_RESUME, publish_home
 from bot.operations import NotAllowed
 from bot.pending import CANCELLED, PENDING
@@ -25,6 +33,7 @@ from bot.requests import (
     missing_connections,
 )
 from bot.services import BotServices
+from workflows.engine import ResumeMode
 from workflows.model import Workflow
 from workflows.validate import problems_from_error, validate
 
@@ -51,6 +60,8 @@ def _message(body: dict[str, Any]) -> tuple[str, str]:
 OPERATIONS = {
     RETRY: operations.retry_run,
     CANCEL_RUN: operations.cancel_run,
+    RETRY_FROM_STEP: partial(operations.continue_run, mode=ResumeMode.FROM_STEP),
+    RETRY_STEP_ONLY: partial(operations.continue_run, mode=ResumeMode.STEP_ONLY),
     HOME_PAUSE: operations.pause,
     HOME_RESUME: operations.resume,
 }
@@ -144,13 +155,16 @@ def register(app: AsyncApp) -> None:
         await ack()
 
     @app.action(RETRY)
+    @app.action(RETRY_FROM_STEP)
+    @app.action(RETRY_STEP_ONLY)
     @app.action(CANCEL_RUN)
     @app.action(HOME_PAUSE)
     @app.action(HOME_RESUME)
     async def operate(
         ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
     ) -> None:
-        """Retry or cancel a run (its status message), pause or resume a workflow (Home)."""
+        """Retry (whole, from a step, one step) or cancel a run (its status message),
+        pause or resume a workflow (Home)."""
         await ack()
         team, user, subject = _clicked(body)
         action_id = body["actions"][0]["action_id"]

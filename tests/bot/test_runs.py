@@ -4,7 +4,7 @@ N-of-M approvals with a rejection, and App Home."""
 from __future__ import annotations
 
 from bot.blocks.plan import APPROVE
-from bot.blocks.run import APPROVE_STEP, REJECT_STEP, RETRY
+from bot.blocks.run import APPROVE_STEP, REJECT_STEP, RETRY, RETRY_FROM_STEP, RETRY_STEP_ONLY
 from bot.home import HOME_PAUSE, HOME_RESUME
 from cli.sandbox_session import SandboxSession
 from sandbox.harness import BotMessage, SlackHarness
@@ -143,3 +143,45 @@ async def test_app_home_lists_workflows_connections_and_runs(session: SandboxSes
     )
     record = (await session.runtime.services.workflows.list_for(TEAM, owner=ALICE))[0]
     assert record.state == WorkflowState.PAUSED
+
+
+async def test_retry_from_the_failed_step_keeps_the_first_post(session: SandboxSession) -> None:
+    """Issue 19: the second of three steps fails; Retry from this step does not post the
+    first message again, a stranger's click is refused, and the run finishes."""
+    harness, slack, services = session.harness, session.slack, session.runtime.services
+    posts = [
+        ("first", "#dev", "First"),
+        ("second", "#launches", "Second"),
+        ("third", "#dev", "Third"),
+    ]
+    workflow = Workflow.model_validate(
+        {
+            "name": "Three posts",
+            "trigger": {"type": "manual"},
+            "steps": [
+                {"id": i, "action": "slack.post_message", "with": {"channel": c, "text": t}}
+                for i, c, t in posts
+            ],
+        }
+    )
+    workflow_id, _ = await services.workflows.create(TEAM, ALICE, workflow)
+    await services.launcher.start(TEAM, workflow_id, {}, ALICE, "manual")
+    failed = await run_finished(harness)
+    assert "Run failed" in failed.content
+    assert RETRY_FROM_STEP in failed.action_ids and RETRY_STEP_ONLY in failed.action_ids
+
+    await harness.click(failed, RETRY_FROM_STEP, user=CAROL)
+    refusal = await harness.reply(user=CAROL, contains="approvers can retry")
+    assert refusal.kind == "ephemeral"
+
+    launches = slack.add_channel("launches")
+    await harness.click(failed, RETRY_FROM_STEP, user=ALICE)
+    await harness.reply(user=ALICE, contains="earlier steps are not run again")
+    done = await run_finished(harness)
+    assert "Run done" in done.content
+    dev = slack.channel_by_name("dev").id
+    assert [m["text"] for m in slack.messages(dev)].count("First") == 1
+    assert slack.messages(launches.id)[-1]["text"] == "Second"
+    actions = [(e.actor, e.action) for e in await services.audit.entries(TEAM)]
+    assert (ALICE, "run.retry_from_step") in actions
+    assert not any(actor == CAROL for actor, _ in actions)
