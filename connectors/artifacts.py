@@ -30,14 +30,15 @@ class ArtifactTooLarge(InvalidInput):
 class ArtifactStore:
     """Writes, reads and expires stored files. One per process; stateless on disk."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, retention_days: float = 7) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.retention_days = retention_days
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArtifactStore:
         root = Path(settings.artifact_dir or Path(settings.data_dir) / "artifacts")
-        return cls(root, settings.artifact_max_bytes)
+        return cls(root, settings.artifact_max_bytes, settings.artifact_retention_days)
 
     def _path(self, reference: str) -> Path:
         artifact_id = reference.removeprefix(REFERENCE_PREFIX)
@@ -50,8 +51,10 @@ class ArtifactStore:
 
     async def write(self, chunks: AsyncIterable[bytes], *, service: str) -> tuple[str, int]:
         """Store the bytes `chunks` yields; their reference and size. Stops (and keeps
-        nothing) once they pass the size limit."""
+        nothing) once they pass the size limit. Each write first deletes the files
+        older than the retention, so the folder stays bounded without a separate job."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self.remove_older_than(self.retention_days)
         artifact_id = secrets.token_hex(16)
         final = self.root / artifact_id
         partial = final.with_suffix(".part")

@@ -4,6 +4,7 @@ the emulator answers are checked against Dropbox's official Stone route definiti
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -326,7 +327,7 @@ async def test_download_larger_than_the_limit_keeps_nothing(dropbox: DropboxEmul
         with pytest.raises(InvalidInput, match="ATOM_ARTIFACT_MAX_BYTES"):
             await run(small, "download_file", path="/big.bin")
         assert small.artifacts is not None
-        assert list(small.artifacts.root.iterdir()) == []
+        assert os.listdir(small.artifacts.root) == []
 
 
 async def test_upload_takes_exactly_one_of_content_and_file(ctx: ActionContext) -> None:
