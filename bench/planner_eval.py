@@ -4,6 +4,8 @@
 .venv/bin/python bench/planner_eval.py --llm           # the LLM planner (OPENAI_API_KEY,
                                                        # OPENAI_BASE_URL, ATOM_LLM_MODEL)
 .venv/bin/python bench/planner_eval.py --failures      # also list what went wrong
+.venv/bin/python bench/planner_eval.py --cases tests/planner_cases_typed.yaml
+                                      # the typed cases, scored per split (train, holdout)
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from pathlib import Path
 from connectors.registry import load_registry
 from core.settings import Settings
 from workflows.planner import Planner, PlannerError, build_planner
-from workflows.planning.evaluation import CaseResult, accuracy_by_category, evaluate
+from workflows.planning.evaluation import (
+    CaseResult,
+    accuracy_by_category,
+    accuracy_by_split,
+    evaluate,
+)
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "planner_cases.yaml"
 
@@ -28,6 +35,10 @@ def report(results: list[CaseResult], show_failures: bool) -> str:
         lines.append(f"{category:<12} {passed:>6} {total:>6} {passed / total:>9.0%}")
     passed = sum(r.passed for r in results)
     lines.append(f"{'all':<12} {passed:>6} {len(results):>6} {passed / len(results):>9.0%}")
+    splits = accuracy_by_split(results)
+    if len(splits) > 1:
+        for split, (passed, total) in splits.items():
+            lines.append(f"{'split ' + split:<12} {passed:>6} {total:>6} {passed / total:>9.0%}")
     if show_failures:
         lines += ["", *(f"FAIL {r.id}: {r.reason}" for r in results if not r.passed)]
     return "\n".join(lines)

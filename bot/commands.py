@@ -25,6 +25,7 @@ from bot.operations import NotAllowed
 from bot.requests import Conversation, handle_request, user_timezone
 from bot.run_status import dm_channel
 from bot.services import BotServices
+from workflows.store import WorkflowRecord, WorkflowState
 
 
 @dataclass
@@ -86,13 +87,20 @@ async def _runs(call: Invocation) -> Reply:
         names = {record.id: record.name}
         runs = await services.runs.list_for_workflow(call.team_id, record.id)
     else:
-        records = await services.workflows.list_for(call.team_id, owner=call.user_id)
-        names = {r.id: r.name for r in records}
+        # Deleted workflows too: `/atom delete` keeps their runs in the history.
+        records = await services.workflows.list_for(
+            call.team_id, owner=call.user_id, states=list(WorkflowState)
+        )
+        names = {r.id: _listed_name(r) for r in records}
         runs = [
             r for r in await services.runs.list_for_team(call.team_id) if r.workflow_id in names
         ]
     zone = await user_timezone(call.client, call.user_id)
     return Reply(f"{len(runs)} recent run(s).", runs_blocks(runs, names, zone))
+
+
+def _listed_name(record: WorkflowRecord) -> str:
+    return f"{record.name} (deleted)" if record.state == WorkflowState.DELETED else record.name
 
 
 def _workflow_operation(operation: Callable[..., Awaitable[str]], usage: str) -> Handler:

@@ -19,6 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON catalog")
     parser.set_defaults(handler=command_connectors)
 
+    events = subparsers.add_parser("events", help="connector events: sample payloads")
+    event_commands = events.add_subparsers(dest="events_command", metavar="COMMAND")
+    sample = event_commands.add_parser(
+        "sample", help="print an event's sample payload (what `trigger.*` holds in a run)"
+    )
+    sample.add_argument("event", help="the event, e.g. github.issue_opened")
+    sample.set_defaults(handler=command_event_sample)
+
 
 def command_connectors(args: argparse.Namespace) -> int:
     catalog = load_registry().catalog()
@@ -33,6 +41,21 @@ def command_connectors(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(render_connector(c) for c in connectors))
     return 0
+
+
+def command_event_sample(args: argparse.Namespace) -> int:
+    print(json.dumps(event_sample(args.event), indent=2, ensure_ascii=False))
+    return 0
+
+
+def event_sample(key: str) -> dict[str, Any]:
+    """The declared sample payload of event `key`; a CommandError naming the known ones."""
+    registry = load_registry()
+    event = registry.event(key)
+    if event is None or event.sample is None:
+        known = ", ".join(sorted(registry.events))
+        raise CommandError(f"no event named {key!r} (known: {known})")
+    return event.sample
 
 
 def render_connector(connector: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cli.connector_commands import event_sample
 from cli.errors import CommandError
 from connectors.base import CredentialProvider, StaticCredentialProvider
 from connectors.client import HttpPool
@@ -33,7 +34,9 @@ CLI_USER = "U0CLI"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     validate = subparsers.add_parser("validate", help="check a workflow document (YAML or JSON)")
-    validate.add_argument("file", help="the document, or - to read standard input")
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="documents to check (- reads standard input)"
+    )
     validate.add_argument(
         "--timezone", default="UTC", help="zone for schedules that name none (default UTC)"
     )
@@ -44,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     execute.add_argument("file", help="the document, or - to read standard input")
     execute.add_argument(
-        "--trigger", default="{}", help="the trigger payload: a JSON object, or @FILE"
+        "--trigger",
+        help="the trigger payload: a JSON object, or @FILE (default: none for a manual or "
+        "scheduled workflow; with --sandbox, the event's sample payload)",
     )
     execute.add_argument(
         "--sandbox", action="store_true", help="use the sandbox emulators, not the real services"
@@ -75,15 +80,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    workflow, problems = check_document(
-        _read(args.file), load_registry(), default_timezone=args.timezone
-    )
+    """Check each file and report each; exit 1 when any of them has a problem."""
+    registry = load_registry()
+    results = [_validate_one(name, registry, args.timezone) for name in args.files]
+    return 0 if all(results) else 1
+
+
+def _validate_one(name: str, registry: Registry, timezone: str) -> bool:
+    try:
+        text = _read(name)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    workflow, problems = check_document(text, registry, default_timezone=timezone)
+    prefix = f"{name}: " if name != "-" else ""
     for problem in problems:
-        print(problem)
+        print(f"{prefix}{problem}")
     if problems or workflow is None:
-        return 1
-    print(f"{args.file}: “{workflow.name}” is valid ({len(workflow.steps)} step(s))")
-    return 0
+        return False
+    print(f"{name}: “{workflow.name}” is valid ({len(workflow.steps)} step(s))")
+    return True
 
 
 def command_schema(args: argparse.Namespace) -> int:
@@ -103,7 +119,7 @@ def command_execute(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    trigger = _trigger(args.trigger)
+    trigger = _trigger(args.trigger) if args.trigger else _default_trigger(workflow, args)
     with _services(args, settings) as (wired, credentials):
         report = asyncio.run(
             execute_once(workflow, trigger, registry, wired, credentials, approve=args.approve)
@@ -119,6 +135,10 @@ def _services(
     args: argparse.Namespace, settings: Settings
 ) -> Iterator[tuple[Settings, CredentialProvider]]:
     """Settings and credentials for the run: the sandbox's, or the real services'."""
+    if args.sandbox and args.credentials:
+        raise CommandError(
+            "--credentials is for the real services; leave it out with --sandbox", exit_code=2
+        )
     if not args.sandbox:
         tokens = json.loads(_read(args.credentials)) if args.credentials else {}
         if not isinstance(tokens, dict):
@@ -188,6 +208,25 @@ def _read(name: str) -> str:
         raise CommandError(f"no such file: {name}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {name}: {exc}") from None
+
+
+def _default_trigger(workflow: Workflow, args: argparse.Namespace) -> dict[str, Any]:
+    """No --trigger: nothing for manual and scheduled workflows; for an event workflow
+    in the sandbox the event's sample payload (said on stderr), elsewhere an error."""
+    if workflow.trigger.type != "event":
+        return {}
+    key = workflow.trigger.event
+    if not args.sandbox:
+        raise CommandError(
+            f"this workflow runs when {key} happens: pass its payload with --trigger JSON|@FILE "
+            f"(`atom events sample {key}` prints an example)",
+            exit_code=2,
+        )
+    print(
+        f"no --trigger given: using the sample payload of {key} (`atom events sample {key}`)",
+        file=sys.stderr,
+    )
+    return event_sample(key)
 
 
 def _trigger(text: str) -> dict[str, Any]:

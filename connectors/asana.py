@@ -318,4 +318,16 @@ connector.event(
     payload_model=TaskCreatedPayload,
     poll=poll_task_created,
     scopes=("tasks:read", "projects:read", "workspaces:read"),
+    sample={
+        "gid": "1208765432101234",
+        "name": "Renew the office lease",
+        "url": "https://app.asana.com/0/1208765432100000/1208765432101234",
+        "completed": False,
+        "due_on": "2026-12-18",
+        "notes": "The landlord needs the signed copy by the 18th.",
+        "assignee": "Alice Example",
+        "assignee_gid": "1208765432109999",
+        "projects": ["Operations"],
+        "created_at": "2026-12-04T09:00:00Z",
+    },
 )

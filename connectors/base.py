@@ -300,6 +300,9 @@ class Event:
     webhook: WebhookFn | None = None
     matches: MatchFn = _always
     scopes: tuple[str, ...] = ()
+    sample: dict[str, Any] | None = None
+    """A realistic payload (valid for `payload_model`): what `atom execute --sandbox` and
+    `atom events sample` use when no real delivery is at hand."""
 
     @property
     def key(self) -> str:
@@ -357,6 +360,7 @@ class Connector:
         webhook: WebhookFn | None = None,
         matches: MatchFn = _always,
         scopes: tuple[str, ...] = (),
+        sample: dict[str, Any] | None = None,
     ) -> Event:
         event = Event(
             connector=self.name,
@@ -368,6 +372,7 @@ class Connector:
             webhook=webhook,
             matches=matches,
             scopes=scopes,
+            sample=sample,
         )
         self.events[name] = event
         return event

@@ -408,4 +408,14 @@ connector.event(
     payload_model=FileAddedPayload,
     poll=poll_file_added,
     scopes=("files.metadata.read",),
+    sample={
+        "id": "id:a4ayc_80_OEAAAAAAAAAXw",
+        "name": "invoice-1042.pdf",
+        "path": "/Invoices/invoice-1042.pdf",
+        "path_lower": "/invoices/invoice-1042.pdf",
+        "size": 48213,
+        "rev": "a1c10ce0dd78",
+        "server_modified": "2026-12-04T08:55:00Z",
+        "content_hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    },
 )

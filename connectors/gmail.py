@@ -255,4 +255,15 @@ connector.event(
     payload_model=EmailPayload,
     poll=poll_received_email,
     scopes=(GMAIL_READONLY,),
+    sample={
+        "id": "18c3f2a9b4d7e601",
+        "thread_id": "18c3f2a9b4d7e601",
+        "sender": "Dana Boss <dana@example.com>",
+        "to": "alice@example.com",
+        "subject": "Quarterly numbers due Friday",
+        "snippet": "Hi Alice, please send me the Q4 figures by Friday noon so I can "
+        "prepare the board deck.",
+        "received_at": "2026-12-04T07:42:00Z",
+        "labels": ["INBOX", "IMPORTANT", "UNREAD"],
+    },
 )

@@ -287,4 +287,13 @@ connector.event(
     payload_model=FileOutput,
     poll=poll_created_files,
     scopes=(DRIVE_METADATA_READONLY,),
+    sample={
+        "id": "1A2b3C4d5E6f7G8h9I0j",
+        "name": "Q4 report.pdf",
+        "mime_type": "application/pdf",
+        "url": "https://drive.google.com/file/d/1A2b3C4d5E6f7G8h9I0j/view",
+        "parents": ["0B9z8Y7x6W5v"],
+        "is_folder": False,
+        "created_time": "2026-12-04T10:05:00Z",
+    },
 )

@@ -146,4 +146,18 @@ connector.event(
     config_model=WebhookConfig,
     payload_model=WebhookReceived,
     webhook=parse_webhook,
+    sample={
+        "body": {
+            "event": "invoice.paid",
+            "invoice": {
+                "id": "in_1042",
+                "customer": "Acme Corp",
+                "amount": 1250.0,
+                "currency": "USD",
+            },
+        },
+        "headers": {"content-type": "application/json", "user-agent": "Billing-Webhooks/1.0"},
+        "query": {},
+        "received_at": "2026-12-04T09:15:00Z",
+    },
 )

@@ -264,4 +264,10 @@ connector.event(
     payload_model=MessagePostedPayload,
     poll=poll_messages,
     scopes=("channels:history",),
+    sample={
+        "channel": "C0DEV00001",
+        "user": "U0BOB00001",
+        "text": "Deploy of api v2.3 finished :rocket:",
+        "ts": "1764864000.000100",
+    },
 )

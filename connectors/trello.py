@@ -379,4 +379,15 @@ connector.event(
     payload_model=CardCreatedPayload,
     poll=poll_card_created,
     scopes=("read",),
+    sample={
+        "id": "6750a1b2c3d4e5f601234567",
+        "name": "Fix login redirect loop",
+        "url": "https://trello.com/c/AbC123xY/42-fix-login-redirect-loop",
+        "short_url": "https://trello.com/c/AbC123xY",
+        "description": "Users on Safari get sent back to /login after signing in.",
+        "list_id": "6750a1b2c3d4e5f600000001",
+        "board_id": "6750a1b2c3d4e5f600000000",
+        "due": None,
+        "created_at": "2026-12-04T11:20:00Z",
+    },
 )

@@ -1,7 +1,7 @@
 """A GitHub REST API v3 emulator: repositories, issues, pull requests, labels, comments.
 
-It speaks api.github.com's wire format for the operations ATOM uses (see
-../shared/specs/github.json): `Authorization: Bearer` tokens with classic OAuth scopes
+It speaks api.github.com's wire format for the operations ATOM uses (GitHub's published
+OpenAPI description): `Authorization: Bearer` tokens with classic OAuth scopes
 (`repo` for private repositories and writes, `public_repo` for writes to public ones),
 `X-GitHub-Api-Version` checking, `X-RateLimit-*` headers on every response and a 403
 once the budget is spent, `per_page`/`page` pagination with a `Link` header, and

@@ -61,6 +61,21 @@ async def test_pause_resume_delete_and_ownership(session: SandboxSession) -> Non
     assert "Usage: `/atom pause <workflow id>`" in (await say(harness, "pause")).content
 
 
+async def test_deleting_a_workflow_keeps_its_runs_in_the_history(
+    session: SandboxSession,
+) -> None:
+    harness = session.harness
+    done = await approved(harness, 'post "Ping" in #dev')
+    workflow_id = re.search(r"`(wf_[0-9a-f]+)`", done.content).group(1)
+    await run_finished(harness)
+    deleted = await say(harness, f"delete {workflow_id}")
+    assert "Its runs stay in the history" in deleted.content
+
+    runs = await say(harness, "runs")
+    assert "1 recent run(s)" in runs.content
+    assert "(deleted)" in runs.content
+
+
 async def test_runs_and_cancel(session: SandboxSession) -> None:
     harness = session.harness
     await approved(harness, 'post "Ping" in #dev')

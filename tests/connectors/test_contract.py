@@ -119,6 +119,15 @@ def test_event_declaration(key: str) -> None:
     assert event.poll is not None or event.webhook is not None, f"{key}: no delivery"
 
 
+@pytest.mark.parametrize("key", EVENTS)
+def test_event_sample_is_a_valid_payload(key: str) -> None:
+    """`atom execute --sandbox` and `atom events sample` hand this to a workflow."""
+    event = REGISTRY.events[key]
+    assert event.sample, f"{key}: declare a realistic sample payload"
+    parsed = event.payload_model.model_validate(event.sample)
+    assert parsed.model_dump(mode="json", exclude_unset=True) == event.sample
+
+
 def test_every_action_has_a_case() -> None:
     covered = {case.action for case in CASES}
     missing = sorted(set(ACTIONS) - covered)

@@ -76,12 +76,39 @@ def test_validate_prints_each_problem_on_its_own_line(
     assert main(["validate", path]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "trigger.cron: cron needs 5 fields (minute hour day-of-month month day-of-week), "
-        "got 4: '0 9 * *'",
-        "steps[1].id: duplicate step id `make` (steps[0] has it too); give each step its own id",
-        "steps[0].action: unknown action `notes.create_nte`; did you mean `notes.create_note`?",
-        "steps[1].with.id: `steps.later`: there is no step with id `later`",
+        f"{path}: " + problem
+        for problem in [
+            "trigger.cron: cron needs 5 fields (minute hour day-of-month month day-of-week), "
+            "got 4: '0 9 * *'",
+            "steps[1].id: duplicate step id `make` (steps[0] has it too); "
+            "give each step its own id",
+            "steps[0].action: unknown action `notes.create_nte`; did you mean `notes.create_note`?",
+            "steps[1].with.id: `steps.later`: there is no step with id `later`",
+        ]
     ]
+
+
+def test_validate_reports_each_of_several_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path, GOOD, "good.yaml")
+    bad = write(tmp_path, BAD, "bad.yaml")
+
+    assert main(["validate", good, bad, "/nonexistent/workflow.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert f"{good}: “Note and rename” is valid (3 step(s))" in captured.out
+    assert f"{bad}: trigger.cron: cron needs 5 fields" in captured.out
+    assert "error: no such file: /nonexistent/workflow.yaml" in captured.err
+    assert main(["validate", good, good]) == 0
+
+
+def test_execute_refuses_credentials_with_the_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, GOOD)
+
+    assert main(["execute", path, "--sandbox", "--credentials", path]) == 2
+    assert "--credentials is for the real services" in capsys.readouterr().err
 
 
 def test_validate_reports_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:

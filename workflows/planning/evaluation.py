@@ -35,6 +35,7 @@ class CaseResult:
     passed: bool
     reason: str = ""
     result: Plan | Question | None = None
+    split: str = "train"
 
 
 def load_cases(path: Path) -> tuple[PlanContext, list[dict[str, Any]]]:
@@ -110,6 +111,7 @@ async def run_case(
     planner: ConversationalPlanner, case: Mapping[str, Any], context: PlanContext
 ) -> CaseResult:
     identity, category = str(case["id"]), str(case.get("category", "other"))
+    split = str(case.get("split", "train"))
     result = await planner.plan(case["text"], context)
     turns = [("", case.get("expect"))] + [
         (turn["text"], turn["expect"]) for turn in case.get("follow_up", [])
@@ -122,13 +124,22 @@ async def run_case(
         reason = _mismatch(expected, result)
         if reason:
             where = f"after {text!r}: " if index > 0 else ""
-            return CaseResult(identity, category, False, where + reason, result)
-    return CaseResult(identity, category, True, "", result)
+            return CaseResult(identity, category, False, where + reason, result, split)
+    return CaseResult(identity, category, True, "", result, split)
 
 
 async def evaluate(planner: ConversationalPlanner, path: Path) -> list[CaseResult]:
     context, cases = load_cases(path)
     return [await run_case(planner, case, context) for case in cases]
+
+
+def accuracy_by_split(results: list[CaseResult]) -> dict[str, tuple[int, int]]:
+    """split ("train", "holdout") -> (passed, total); cases without a split are "train"."""
+    scores: dict[str, tuple[int, int]] = {}
+    for result in results:
+        passed, total = scores.get(result.split, (0, 0))
+        scores[result.split] = (passed + result.passed, total + 1)
+    return scores
 
 
 def accuracy_by_category(results: list[CaseResult]) -> dict[str, tuple[int, int]]:
