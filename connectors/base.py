@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from connectors.artifacts import ArtifactStore
     from connectors.client import ServiceHttp
 
 
@@ -246,6 +247,13 @@ class ActionContext:
     http: ServiceHttp
     credentials: CredentialSource | None = None
     idempotency_key: str | None = None
+    artifacts: ArtifactStore | None = None  # where downloads keep files for later steps
+
+    def artifact_store(self) -> ArtifactStore:
+        """The store for files passed between steps (set by the engine and the CLI)."""
+        if self.artifacts is None:
+            raise ConnectorError("This action passes files between steps; run it in a workflow.")
+        return self.artifacts
 
 
 ActionHandler = Callable[[ActionContext, Any], Awaitable[BaseModel]]

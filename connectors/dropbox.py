@@ -12,10 +12,11 @@ parse get a 400 with a plain-text explanation, and token problems a 401
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any, Literal, Self
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from connectors.base import (
     ActionContext,
@@ -159,13 +160,36 @@ class FileOutput(BaseModel):
 
 class UploadFileInput(BaseModel):
     path: str = Field(min_length=1, description="Where to save the file, e.g. /Reports/weekly.txt.")
-    content: str = Field(description="The file's text (saved as UTF-8).")
+    content: str | None = Field(
+        None, description="The file's text (saved as UTF-8); give this or file."
+    )
+    file: str | None = Field(
+        None, description='A file from an earlier step, e.g. "{{ steps.download.file }}".'
+    )
     mode: Literal["add", "overwrite"] = Field(
         "add", description="add: keep an existing file (see autorename); overwrite: replace it."
     )
     autorename: bool = Field(
         False, description='On a clash, save as "name (1).txt" instead of failing.'
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.content is None) == (self.file is None):
+            raise ValueError("give exactly one of content (text) or file (an earlier step's file)")
+        return self
+
+
+class DownloadFileInput(BaseModel):
+    path: str = Field(min_length=1, description="The file to read, e.g. /report.pdf.")
+
+
+class DownloadedFile(BaseModel):
+    file: str = Field(description="The stored file, for a later step's file input.")
+    name: str
+    path: str
+    size: int
+    content_hash: str | None = None
 
 
 class CreateFolderInput(BaseModel):
@@ -241,8 +265,10 @@ async def rpc(ctx: ActionContext, route: str, arg: dict[str, Any], *, idempotent
 
 @connector.action(scopes=("files.content.write",), idempotent=False)
 async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
-    """Save text as a file in Dropbox."""
-    content = data.content.encode()
+    """Save text, or a file from an earlier step, as a file in Dropbox."""
+    content = (
+        data.content.encode() if data.content is not None else ctx.artifact_store().read(data.file)
+    )
     if len(content) > UPLOAD_LIMIT:
         raise InvalidInput("Dropbox: the file is larger than 150 MiB.", service="dropbox")
     arg = {"path": dropbox_path(data.path), "mode": data.mode, "autorename": data.autorename}
@@ -258,6 +284,36 @@ async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
         },
     )
     return FileOutput.from_api(entry)
+
+
+async def _single_chunk(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+@connector.action(scopes=("files.content.read",), idempotent=True)
+async def download_file(ctx: ActionContext, data: DownloadFileInput) -> DownloadedFile:
+    """Read a file from Dropbox (it stays unchanged) and keep it for a later step."""
+    download_url = ctx.http.settings.dropbox_content_url.rstrip("/") + "/files/download"
+    response = await ctx.http.request(
+        "POST",
+        download_url,
+        idempotent=True,
+        allow_status=(409,),
+        headers={"Dropbox-API-Arg": api_arg_header({"path": dropbox_path(data.path)})},
+    )
+    if response.status_code == 409:
+        raise route_error(response)
+    entry = json.loads(response.headers["Dropbox-API-Result"])
+    file, size = await ctx.artifact_store().write(
+        _single_chunk(response.content), service="dropbox"
+    )
+    return DownloadedFile(
+        file=file,
+        name=entry.get("name", ""),
+        path=entry.get("path_display") or entry.get("path_lower") or data.path,
+        size=size,
+        content_hash=entry.get("content_hash"),
+    )
 
 
 @connector.action(scopes=("files.content.write",), idempotent=False)

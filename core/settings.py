@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # --- storage -----------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./.atom/atom.db"
     data_dir: str = "./.atom"
+    # Files passed between steps (connectors/artifacts.py). Several workers of one
+    # deployment must share this folder (e.g. a mounted volume); "" = <data_dir>/artifacts.
+    artifact_dir: str = ""
+    artifact_max_bytes: int = 100 * 1024 * 1024
+    artifact_retention_days: int = 7
 
     # --- logging -----------------------------------------------------------------
     log_level: str = "INFO"

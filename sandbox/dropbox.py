@@ -185,6 +185,7 @@ class DropboxEmulator(Emulator):
         ]
         return [
             Route("/2/files/upload", self._upload, methods=["POST"]),
+            Route("/2/files/download", self._download, methods=["POST"]),
             *(
                 Route(f"/2/{route}", self._rpc_endpoint(route, scope, handler), methods=["POST"])
                 for route, scope, handler in rpc
@@ -389,14 +390,7 @@ class DropboxEmulator(Emulator):
     async def _upload(self, request: Request) -> Response:
         route = "files/upload"
         self._authorize(request, route, "files.content.write")
-        raw = request.headers.get("dropbox-api-arg")
-        if raw is None:
-            raise _text(route, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".')
-        if not raw.isascii() or "\x7f" in raw:
-            raise _text(
-                route,
-                'HTTP header "Dropbox-API-Arg": non-ASCII characters must be escaped as \\uXXXX.',
-            )
+        raw = _header_arg(request, route)
         content_type = request.headers.get("content-type", "")
         if content_type not in UPLOAD_TYPES:
             raise _text(
@@ -427,6 +421,27 @@ class DropboxEmulator(Emulator):
                 error = {".tag": "path", "reason": failed.error, "upload_session_id": session}
                 raise RouteError(["path", *failed.tags], error) from failed
             return JSONResponse(entry.metadata(tagged=False))
+
+    async def _download(self, request: Request) -> Response:
+        """files/download: the bytes as the body, the file's metadata as JSON in the
+        Dropbox-API-Result header."""
+        route = "files/download"
+        self._authorize(request, route, "files.content.read")
+        where = 'HTTP header "Dropbox-API-Arg"'
+        arg = _decode_arg(route, _header_arg(request, route).encode(), where)
+        path = _Fields(route, arg, where).string("path", required=True, pattern=READ_PATH)
+        with self.lock:
+            entry = self._lookup(path)
+            if entry is None:
+                raise _lookup_error("not_found")
+            if entry.tag != "file":
+                raise _lookup_error("not_file")
+            result = json.dumps(entry.metadata(tagged=False), ensure_ascii=True)
+            return Response(
+                entry.content,
+                media_type="application/octet-stream",
+                headers={"Dropbox-API-Result": result},
+            )
 
     def _create_folder(self, route: str, arg: Arg) -> dict[str, Any]:
         fields = _Fields(route, arg)
@@ -575,6 +590,19 @@ class DropboxEmulator(Emulator):
 def _text(route: str, detail: str) -> EmulatorError:
     """A 400 "bad input" error, which Dropbox explains in plain text."""
     return EmulatorError(400, f'Error in call to API function "{route}": {detail}')
+
+
+def _header_arg(request: Request, route: str) -> str:
+    """A content route's argument: the Dropbox-API-Arg header, ASCII as Dropbox demands."""
+    raw = request.headers.get("dropbox-api-arg")
+    if raw is None:
+        raise _text(route, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".')
+    if not raw.isascii() or "\x7f" in raw:
+        raise _text(
+            route,
+            'HTTP header "Dropbox-API-Arg": non-ASCII characters must be escaped as \\uXXXX.',
+        )
+    return raw
 
 
 def _decode_arg(route: str, raw: bytes, where: str) -> Arg:

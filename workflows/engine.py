@@ -33,6 +33,7 @@ from typing import Any, NoReturn, Protocol
 
 from pydantic import ValidationError
 
+from connectors.artifacts import ArtifactStore
 from connectors.base import (
     Action,
     ActionContext,
@@ -164,6 +165,7 @@ class Engine:
         self.http_pool = http_pool
         self.credentials = credentials
         self.settings = settings
+        self.artifacts = ArtifactStore.from_settings(settings)
         self.observers = list(observers)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.sleep = sleep
@@ -236,6 +238,7 @@ class Engine:
             http=self.http_pool.for_connector(connector, source),
             credentials=source,
             idempotency_key=idempotency_key,
+            artifacts=self.artifacts,
         )
 
     async def execute(self, run_id: str, *, now: datetime | None = None) -> RunRecord | None:

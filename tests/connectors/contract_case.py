@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
+from connectors.artifacts import ArtifactStore
 from connectors.base import (
     ActionContext,
     Connector,
@@ -49,12 +52,17 @@ async def connector_context(
 ) -> AsyncIterator[ActionContext]:
     """An ActionContext for `connector` pointed at `emulator`, authenticated as the
     sandbox user (with `scopes`, all by default) unless `credentials` say otherwise;
-    `settings` override the defaults. Its HTTP pool is closed on exit."""
+    `settings` override the defaults. Its HTTP pool is closed and its stored files
+    deleted on exit."""
     pool = HttpPool(Settings(_env_file=None, **emulator.settings_overrides(), **settings))
     source = credentials or StaticCredentials(Credentials(**emulator.issue_token(scopes=scopes)))
     try:
-        yield ActionContext(
-            team_id="T0SANDBOX", user_id="U0SANDBOX", http=pool.for_connector(connector, source)
-        )
+        with TemporaryDirectory() as artifact_dir:
+            yield ActionContext(
+                team_id="T0SANDBOX",
+                user_id="U0SANDBOX",
+                http=pool.for_connector(connector, source),
+                artifacts=ArtifactStore(Path(artifact_dir), pool.settings.artifact_max_bytes),
+            )
     finally:
         await pool.aclose()

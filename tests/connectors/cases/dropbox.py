@@ -23,6 +23,13 @@ CASES = [
         notes="Dropbox answers 409 path/conflict/file: mode add keeps the existing file",
     ),
     ActionCase(
+        "dropbox.download_file",
+        {"path": "/Reports/q3.txt"},
+        {"path": "/Projects"},
+        seed=seed_files,
+        notes="Dropbox answers 409 path/not_file: a folder has no content to download",
+    ),
+    ActionCase(
         "dropbox.create_folder",
         {"path": "/Projects/Atlas"},
         {"path": "/Projects"},
