@@ -106,11 +106,11 @@ async def _migrate_if_embedded(settings: Settings) -> None:
 
 async def _shell(settings: Settings) -> None:
     from cli.sandbox_session import sandbox_session
-    from cli.shell import Shell
+    from cli.shell import run_in_terminal
 
     await _migrate_if_embedded(settings)
     async with sandbox_session(settings) as session:
-        await Shell(session).run()
+        await run_in_terminal(session)
 
 
 async def _serve(settings: Settings, *, web: bool, socket_mode: bool, worker: bool) -> None:
