@@ -70,6 +70,14 @@ def command_run(_args: argparse.Namespace) -> int:
 def command_web(_args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    if not (
+        settings.slack_signing_secret and (settings.slack_bot_token or multi_workspace(settings))
+    ):
+        raise CommandError(
+            "`atom web` receives Slack's requests over HTTP and needs SLACK_SIGNING_SECRET with "
+            "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET (many "
+            "workspaces). Without Slack credentials, `atom run` starts the sandbox instead."
+        )
     asyncio.run(_serve(settings, web=True, socket_mode=False, worker=False))
     return 0
 
