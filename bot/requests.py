@@ -5,7 +5,6 @@ thread."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,12 +12,12 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import HELP_TEXT, help_blocks
-from bot.blocks.kit import actions, button, fallback_text, section
+from bot.blocks.kit import actions, button, context, fallback_text, section
 from bot.blocks.plan import MissingConnection, plan_blocks, question_blocks
 from bot.pending import PENDING, QUESTION, PendingPlan
 from bot.plans import supersede
 from bot.services import BotServices
-from workflows.model import EventTrigger, Workflow
+from workflows.model import EventTrigger, ScheduleTrigger, Workflow
 from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
 
 GREETINGS = {"", "help", "hi", "hello", "hey", "?", "what can you do", "what can you do?"}
@@ -81,26 +80,10 @@ async def planning_context(
     connected = await connected_services(services, where.team_id, where.user_id)
     return PlanContext(
         user=where.user_id,
-        timezone=await user_timezone(client, where.user_id),
+        timezone=(await services.people.zone(client, where.team_id, where.user_id)).name,
         now=datetime.now(UTC),
         connected=connected,
     )
-
-
-_TIMEZONES: dict[str, tuple[str, float]] = {}
-TIMEZONE_TTL_SECONDS = 3600.0
-
-
-async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
-    """The person's time zone from their Slack profile (cached for an hour: it is read
-    for every request, and changes rarely)."""
-    cached = _TIMEZONES.get(user_id)
-    if cached and cached[1] > time.monotonic():
-        return cached[0]
-    info = await client.users_info(user=user_id)
-    zone = info["user"].get("tz") or "UTC"
-    _TIMEZONES[user_id] = (zone, time.monotonic() + TIMEZONE_TTL_SECONDS)
-    return zone
 
 
 async def connected_services(services: BotServices, team_id: str, user_id: str) -> frozenset[str]:
@@ -157,12 +140,31 @@ async def show_result(
         )
         if result.assumptions:
             blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
+        if _has_times(result.workflow) and await services.people.first_time_told(
+            where.team_id, where.user_id
+        ):
+            blocks.insert(-2, context(await _zone_notice(services, client, where)))
         text = f"Plan: {result.workflow.name}"
     sent = await client.chat_postMessage(
         channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks
     )
     await services.pending.save(
         where.team_id, plan.id, message_ts=sent["ts"], thread_ts=where.thread_ts or sent["ts"]
+    )
+
+
+def _has_times(workflow: Workflow) -> bool:
+    """Whether the plan reads a time of day or a date in the person's zone."""
+    return isinstance(workflow.trigger, ScheduleTrigger) or any(
+        step.action.startswith("google_calendar.") for step in workflow.steps
+    )
+
+
+async def _zone_notice(services: BotServices, client: AsyncWebClient, where: Conversation) -> str:
+    zone = await services.people.zone(client, where.team_id, where.user_id)
+    return (
+        f":clock1: Times are in *{zone.name}*, {zone.source}. Another zone? "
+        "`/atom settings timezone <zone>`, for example `America/New_York`."
     )
 
 
