@@ -67,10 +67,14 @@ def check_amount(amount: Any, filter_name: str) -> str | None:
     return f"{filter_name} needs a whole number up to {MAX_SHIFT} (got {amount!r})"
 
 
-def check_month_day(day: Any) -> str | None:
-    if isinstance(day, int) and not isinstance(day, bool) and (1 <= day <= 31 or day == -1):
+def check_month_day(
+    day: Any, filter_name: str = "day_of_month", *, allow_last: bool = True
+) -> str | None:
+    whole = isinstance(day, int) and not isinstance(day, bool)
+    if whole and (1 <= day <= 31 or (allow_last and day == -1)):
         return None
-    return f"day_of_month needs a day 1-31, or -1 for the last day (got {day!r})"
+    last = ", or -1 for the last day" if allow_last else ""
+    return f"{filter_name} needs a day 1-31{last} (got {day!r})"
 
 
 def _require(problem: str | None) -> None:
@@ -156,6 +160,21 @@ def day_of_month(value: Any, day: Any) -> datetime:
     return _settle(moment.replace(day=last if day == -1 else min(day, last)))
 
 
+def next_day_of_month(value: Any, day: Any) -> datetime:
+    """The first day numbered `day` from the value's day on ("on the 15th"); months
+    without that day (the 31st in April) are passed over."""
+    _require(check_month_day(day, "next_day_of_month", allow_last=False))
+    moment = as_time(value, "next_day_of_month")
+    year, month = moment.year, moment.month
+    for _ in range(13):
+        if day <= calendar.monthrange(year, month)[1]:
+            candidate = moment.replace(year=year, month=month, day=day)
+            if candidate.date() >= moment.date():
+                return _settle(candidate)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise DateHelperError(f"no month has a day {day}")  # unreachable for 1-31
+
+
 def next_weekday(value: Any, day: Any) -> datetime:
     """The first `day` after the value's date (a Monday's next Monday is a week on)."""
     _require(check_weekday(day))
@@ -199,6 +218,7 @@ DATE_FILTERS: dict[str, Callable[..., Any]] = {
     "add_weeks": _calendar("add_weeks", 7),
     "add_months": add_months,
     "day_of_month": day_of_month,
+    "next_day_of_month": next_day_of_month,
     "next_weekday": next_weekday,
     "at": at,
     "next_at": next_at,
@@ -213,6 +233,7 @@ _ARGUMENT_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "add_weeks": lambda n: check_amount(n, "add_weeks"),
     "add_months": lambda n: check_amount(n, "add_months"),
     "day_of_month": check_month_day,
+    "next_day_of_month": lambda day: check_month_day(day, "next_day_of_month", allow_last=False),
     "next_weekday": check_weekday,
     "at": check_clock,
     "next_at": lambda text: check_clock(text, "next_at"),
