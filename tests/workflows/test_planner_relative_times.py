@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.registry import load_registry
-from workflows.planner import Plan, Planner
+from workflows.planner import Plan, Planner, Question
 from workflows.planning.results import PlanContext
 from workflows.planning.times import find_moment, find_schedule
 from workflows.templating import render_string
@@ -199,3 +199,31 @@ async def test_a_name_with_a_frequency_word_is_not_a_second_time(
     result = await planner.plan(text, CONTEXT)
     assert "two different times" not in getattr(result, "text", ""), result
     assert isinstance(result, Plan), result
+
+
+async def test_an_answered_start_is_counted_from_each_email(planner: Planner) -> None:
+    question = await planner.plan(BOSS + "add a 30 minute event to my calendar", CONTEXT)
+    assert isinstance(question, Question) and "start" in question.text
+    result = await planner.answer(question, "tomorrow at 10", CONTEXT)
+    assert isinstance(result, Plan), result
+    template = start_of(result)
+    email_time = datetime(2026, 12, 4, 7, 42, tzinfo=UTC)
+    assert render_string(template, {"now": email_time}) == "2026-12-05T10:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("change", "start"),
+    [
+        ("make it 11am instead", "2026-12-05T11:00:00+01:00"),
+        ("make it Friday", "2026-12-11T09:00:00+01:00"),
+        ("next Monday at 8", "2026-12-07T08:00:00+01:00"),
+    ],
+)
+async def test_changing_a_counted_start_keeps_it_counted(
+    planner: Planner, change: str, start: str
+) -> None:
+    first = await plan(planner, BOSS + "block 30 minutes tomorrow")
+    revised = await planner.revise(first.workflow, change, CONTEXT)
+    assert isinstance(revised, Plan), revised
+    email_time = datetime(2026, 12, 4, 7, 42, tzinfo=UTC)  # a Friday
+    assert render_string(start_of(revised), {"now": email_time}) == start

@@ -11,11 +11,13 @@ date, and so does a date named outright ("on March 3").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import time
+from dataclasses import replace
+from datetime import datetime, time
 from typing import Any
 
-from workflows.planning.times import WEEKDAY_NAMES, Moment, Shift
+from workflows.planning.times import WEEKDAY_NAMES, Moment, Shift, find_moment
 from workflows.planning.words import format_moment
 
 EVENT_MOMENTS = {
@@ -162,3 +164,35 @@ def time_words(
             f"{title} on {when} every time the workflow runs (a date named outright stays fixed)"
         )
     return words
+
+
+def counted_start(
+    trigger: Mapping[str, Any], reply: str, now: datetime, timezone: str
+) -> str | None:
+    """The template for a start time given in an answer ("tomorrow at 10") when the
+    workflow repeats and the time is relative; None otherwise (the literal stands)."""
+    found = find_moment(reply, now)
+    if found is None or not repeats(trigger):
+        return None
+    return moment_template(found.value, timezone)
+
+
+_CLOCK_FILTER = re.compile(r"\|\s*(?:next_)?at\('(?P<clock>\d{2}:\d{2})'\)")
+
+
+def retimed(template: str, reply: str, now: datetime, timezone: str) -> str | None:
+    """A start counted from each run, changed by a reply: "make it 11am instead" moves
+    the time of day, "make it next Friday" the day (keeping the time of day it had).
+    None when `template` is not the planner's or the reply names no relative time."""
+    found = find_moment(reply, now)
+    if not template.startswith("{{ now |") or found is None or found.value.shift is None:
+        return None
+    shift = found.value.shift
+    if shift.next_clock and shift.clock is not None:  # a time of day alone
+        kept = _CLOCK_FILTER.sub("", template).removesuffix("}}").rstrip()
+        return f"{kept} | at('{_clock(shift.clock)}') }}}}"
+    old = _CLOCK_FILTER.search(template)
+    if not found.value.clock_given and old is not None:
+        hour, minute = old.group("clock").split(":")
+        shift = replace(shift, clock=time(int(hour), int(minute)))
+    return moment_template(replace(found.value, shift=shift), timezone)
