@@ -83,6 +83,9 @@ def _mismatch(expected: Mapping[str, Any], result: Plan | Question) -> str:
     trigger = expected.get("trigger")
     if trigger is not None and not value_matches(trigger, document["trigger"]):
         return f"trigger {document['trigger']} does not match {trigger}"
+    unused = expected.get("unused")
+    if unused is not None and not any(value_matches(unused, part) for part in result.unused):
+        return f"the plan does not name {unused!r} as unused (unused: {list(result.unused)})"
     steps = expected.get("steps")
     if steps is None:
         return ""

@@ -52,12 +52,14 @@ class Plan:
     `summary` is a few lines a person can check ("When a new issue is opened in
     acme/api: 1. …"); `assumptions` lists defaults the planner chose (a time of day, an
     event length) so the person can correct them; `missing_connections` names services
-    the workflow uses that the person has not connected yet."""
+    the workflow uses that the person has not connected yet; `unused` the parts of the
+    request the plan does not use ("with a red label"), so nothing is dropped silently."""
 
     workflow: Workflow
     summary: str
     assumptions: tuple[str, ...] = ()
     missing_connections: tuple[str, ...] = ()
+    unused: tuple[str, ...] = ()
     planner: str = "offline"
 
 
