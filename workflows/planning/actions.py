@@ -40,6 +40,7 @@ from workflows.planning.values import (
     head_object,
     label_list,
     people,
+    spoken_text,
     trigger_title,
 )
 from workflows.planning.words import format_moment, readable
@@ -361,14 +362,17 @@ def list_and_post(clause: ActionClause, draft: Draft) -> None:
 
 
 def _message_text(clause: ActionClause, draft: Draft) -> str | None:
-    text = explicit_text(clause)
+    """What a message says: the text the clause spells out or quotes; else, for a
+    reminder, what to remind of; else the trigger's and earlier steps' data; else the words
+    the clause says without quotes ("tell #random lunch is here")."""
+    text = explicit_text(clause) or any_quote(clause)
     if text:
         return text
     if clause.verb == "remind":
-        about = clause.phrases.first("to", "about")
-        if about and not is_service_word(about) and not channels(about):
-            return f"Reminder: {clause.restore(about)}"
-    return composed_text(draft, head_object(clause))
+        about = spoken_text(clause)
+        if about:
+            return f"Reminder: {about[:1].lower()}{about[1:]}"
+    return composed_text(draft, head_object(clause)) or spoken_text(clause)
 
 
 def post_message(clause: ActionClause, draft: Draft) -> None:

@@ -10,29 +10,26 @@ Follow-ups (`revise`) and answers to questions (`answer`) work on the same draft
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from connectors.registry import Registry
 from workflows.catalog import full_catalog
 from workflows.model import Workflow
 from workflows.planning.actions import read_action
+from workflows.planning.courtesy import strip_courtesy
 from workflows.planning.draft import Draft
 from workflows.planning.events import EVENT_HELP, read_event
 from workflows.planning.nearest import nearest_actions
 from workflows.planning.results import Plan, PlanContext, Question, Slot
 from workflows.planning.revise import revise
 from workflows.planning.slots import fill_slot
+from workflows.planning.spelling import correct
 from workflows.planning.summary import describe
 from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
 from workflows.planning.times import find_moment, find_schedule
 from workflows.planning.triggers import set_moment, set_schedule
 from workflows.validate import validate
 
-POLITE = re.compile(
-    r"^(?:(?:hey|hi|hello|ok|okay|yo)\b[\s,!]*(?:atom\b[\s,!]*)?)?"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+|kindly\s+"
-    r"|i\s+(?:want|need|would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|let'?s\s+)?",
-    re.IGNORECASE,
-)
 EXAMPLES = (
     "“every weekday at 9am post 'Standup!' in #dev”, "
     "“when an issue is opened in acme/api, create a Trello card in the Inbox list”, "
@@ -82,7 +79,8 @@ class OfflinePlanner:
     # --- reading --------------------------------------------------------------------------
 
     def read(self, text: str, context: PlanContext) -> Draft:
-        request = Request.read(POLITE.sub("", text.strip(), count=1))
+        read = Request.read(text.strip())
+        request = replace(read, masked=strip_courtesy(correct(read.masked)))
         draft = Draft(request, context, self.catalog, context.current_time())
         for clause in split_clauses(request.masked):
             if draft.question is not None:
