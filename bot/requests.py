@@ -79,28 +79,42 @@ async def planning_context(
     services: BotServices, client: AsyncWebClient, where: Conversation
 ) -> PlanContext:
     connected = await connected_services(services, where.team_id, where.user_id)
+    profile = await user_profile(client, where.user_id)
     return PlanContext(
         user=where.user_id,
-        timezone=await user_timezone(client, where.user_id),
+        timezone=profile.timezone,
         now=datetime.now(UTC),
         connected=connected,
+        email=profile.email,
     )
 
 
-_TIMEZONES: dict[str, tuple[str, float]] = {}
-TIMEZONE_TTL_SECONDS = 3600.0
+@dataclass(frozen=True)
+class SlackProfile:
+    timezone: str
+    email: str | None  # shown to the bot with the users:read.email scope
+
+
+_PROFILES: dict[str, tuple[SlackProfile, float]] = {}
+PROFILE_TTL_SECONDS = 3600.0
+
+
+async def user_profile(client: AsyncWebClient, user_id: str) -> SlackProfile:
+    """The person's time zone and e-mail address from their Slack profile (cached for an
+    hour: it is read for every request, and changes rarely)."""
+    cached = _PROFILES.get(user_id)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    info = (await client.users_info(user=user_id))["user"]
+    email = (info.get("profile") or {}).get("email") or None
+    profile = SlackProfile(info.get("tz") or "UTC", email)
+    _PROFILES[user_id] = (profile, time.monotonic() + PROFILE_TTL_SECONDS)
+    return profile
 
 
 async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
-    """The person's time zone from their Slack profile (cached for an hour: it is read
-    for every request, and changes rarely)."""
-    cached = _TIMEZONES.get(user_id)
-    if cached and cached[1] > time.monotonic():
-        return cached[0]
-    info = await client.users_info(user=user_id)
-    zone = info["user"].get("tz") or "UTC"
-    _TIMEZONES[user_id] = (zone, time.monotonic() + TIMEZONE_TTL_SECONDS)
-    return zone
+    """The person's time zone from their Slack profile."""
+    return (await user_profile(client, user_id)).timezone
 
 
 async def connected_services(services: BotServices, team_id: str, user_id: str) -> frozenset[str]:

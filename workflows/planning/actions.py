@@ -90,6 +90,7 @@ CALENDAR_VERBS = {
     "block",
     "make",
 }
+LISTING_VERBS = frozenset({"list", "get", "fetch", "check", "show"})
 ISSUE_NUMBER = re.compile(r"(?:\b(?:issue|pr|pull\s+request|ticket)\s*#?|(?<![\w&])#)(\d+)\b", re.I)
 TASK_GID = re.compile(r"\b(\d{6,})\b")
 CARD_ID = re.compile(r"\bcard\s+([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b", re.I)
@@ -491,6 +492,10 @@ def list_events(clause: ActionClause, draft: Draft) -> None:
 
 # --- Gmail ----------------------------------------------------------------------------------
 
+MY_ADDRESS_QUESTION = (
+    "Which address should the email go to? Give yours, e.g. alice@example.com (I only know "
+    "your Slack account)."
+)
 SUBJECT_MARKERS = ("with subject", "with subject line", "about", "regarding", "titled", "called")
 EMAIL_WORDS = ("email", "an email", "mail")
 
@@ -535,16 +540,34 @@ def _add_email_step(
     body = written
     if body is None:
         body = composed_text(draft, "" if intro.lower() in EMAIL_WORDS else intro)
+    if body is None and clause.phrases.first(*SUBJECT_MARKERS) is None:
+        body = spoken_text(clause)
     draft.add_step_asking(
         action,
         {
-            "to": addresses(clause) or _sender_of_latest_email(clause, draft),
+            "to": _recipients(clause, draft) or _sender_of_latest_email(clause, draft),
             "subject": _email_subject(clause, draft, written, body),
             "body": body,
         },
         hint,
         ask=ask,
+        questions={"to": MY_ADDRESS_QUESTION} if _to_me(clause) else None,
     )
+
+
+def _to_me(clause: ActionClause) -> bool:
+    return clause.has(r"\b(?:me|myself)\b") and not clause.has(r"\bfor\s+me\b")
+
+
+def _recipients(clause: ActionClause, draft: Draft) -> list[str]:
+    """The addresses the clause names, and the requester's own (from their Slack
+    profile) for "email me"."""
+    found = addresses(clause)
+    mine = draft.context.email
+    if _to_me(clause) and mine:
+        draft.assume(f"“me” is {mine}, the address on your Slack profile")
+        found = list(dict.fromkeys([mine, *found]))
+    return found
 
 
 def send_email(clause: ActionClause, draft: Draft) -> None:
@@ -767,7 +790,7 @@ def _github_reader(clause: ActionClause) -> Reader:
         return comment_on_issue
     if verb == "close":
         return close_issue
-    if verb in ("list", "fetch", "get") or clause.has(r"\b(?:open|closed|all)\s+issues\b"):
+    if verb in LISTING_VERBS or clause.has(r"\b(?:open|closed|all)\s+issues\b"):
         return list_issues
     return create_issue
 
@@ -822,15 +845,18 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
             "post",
             "notify",
             "make",
+            "check",
+            "monitor",
+            "poll",
         )
     ):
         return http_request
     if (
-        verb in CALENDAR_VERBS | {"list", "get", "fetch"}
+        verb in CALENDAR_VERBS | LISTING_VERBS
         and has(CALENDAR_NOUNS)
         and not has(r"\bcards?\b|\btasks?\b|\bissues?\b")
     ):
-        if verb in ("list", "get", "fetch"):
+        if verb in LISTING_VERBS:
             return list_events
         if not (
             verb in ("add", "create", "make", "put")

@@ -45,6 +45,7 @@ def load_cases(path: Path) -> tuple[PlanContext, list[dict[str, Any]]]:
         user=raw.get("user"),
         timezone=raw.get("timezone", "UTC"),
         now=datetime.fromisoformat(raw["now"]) if raw.get("now") else None,
+        email=raw.get("email"),
     )
     return context, list(document["cases"])
 

@@ -215,9 +215,8 @@ def _trello(clause: str, draft: Draft) -> bool:
     if lists:
         config["list"] = lists[0]
     draft.set_event("trello.card_created", config)
-    if "board" in draft.required_config("trello.card_created") and not boards:
-        about = f"the {lists[0]} list" if lists else "the cards"
-        draft.need("trigger", "board", f"Which Trello board is {about} on? Give the board's name.")
+    if not boards and not lists:  # a list alone is found across the person's boards
+        draft.need("trigger", "board", "Which Trello board should I watch? Give its name.")
     return True
 
 

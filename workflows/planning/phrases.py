@@ -111,7 +111,8 @@ def named(phrase: str, request: Request, noun: str, prefixes: str = "") -> str |
         )
     name = match.group("name") if match else text
     name = request.restore(clean_name(name))
-    if not name or name.lower() in SERVICE_WORDS or name.lower() == noun:
+    acronym = len(name) > 1 and name.isupper()  # project IT, team US: not "it", "us"
+    if not name or (name.lower() in SERVICE_WORDS and not acronym) or name.lower() == noun:
         return None
     return name
 

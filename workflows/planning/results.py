@@ -23,13 +23,15 @@ class PlanContext:
     zone (schedules and calendar times are in it); `now` the current time (default: the
     clock); `connected` the services they have connected (None: unknown — then no
     missing connections are reported); `editing` the pending workflow a follow-up
-    revises."""
+    revises; `email` the requester's address from their Slack profile ("email me"), None
+    when unknown."""
 
     user: str | None = None
     timezone: str = "UTC"
     now: datetime | None = None
     connected: frozenset[str] | None = None
     editing: Workflow | None = None
+    email: str | None = None
 
     def zone(self) -> ZoneInfo:
         try:

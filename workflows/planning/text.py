@@ -199,6 +199,10 @@ ACTION_VERBS = (
     "get",
     "wait",
     "forward",
+    "check",
+    "monitor",
+    "poll",
+    "show",
 )
 UNSUPPORTED_VERBS = (
     "archive",
@@ -270,6 +274,8 @@ STRONG_VERBS = frozenset(
         "react",
         "assign",
         "copy",
+        "check",
+        "monitor",
     }
 )
 _NOUN_BEFORE = re.compile(

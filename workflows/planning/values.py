@@ -162,7 +162,9 @@ def head_object(clause: ActionClause) -> str:
 RECIPIENT = re.compile(
     r"(?:\b(?:to|in|on|into|at|for)\s+)?(?:\b(?:everyone|everybody|the\s+team|people|folks|"
     r"all)\s+(?:in|on|at)\s+)?(?:the\s+)?(?<![\w&])[#@][\w.-]+(?:\s+(?:channel|chanel)\b)?"
-    r"|^(?:me|us|myself)\b|\b(?:on|via|in|through|over)\s+slack\b|\ba\s+(?:slack\s+)?message\b",
+    r"|^(?:me|us|myself)\b|\b(?:on|via|in|through|over|by)\s+(?:slack|e-?mail)\b"
+    r"|\b(?:an?\s+)?(?:slack\s+|e-?mail\s+)?message\b|\ban?\s+e-?mail\b"
+    r"|(?:\b(?:to|at)\s+)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     re.IGNORECASE,
 )
 # Verbs whose object is the thing sent ("post the agenda"), not words said to someone.
