@@ -137,8 +137,12 @@ def _title(clause: ActionClause, draft: Draft) -> str | None:
 
 
 def _description(clause: ActionClause, draft: Draft, *markers: str) -> str | None:
-    """The text after one of `markers` ("with description …"), else the trigger's details."""
-    return explicit_text(clause, *markers, head=False) or detail_text(draft)
+    """The text after one of `markers` ("with description …"), else the trigger's details;
+    never the title again ("create an issue: X" is titled X)."""
+    text = explicit_text(clause, *markers, head=False)
+    if text is not None and text == explicit_title(clause):
+        text = None
+    return text or detail_text(draft)
 
 
 def _comment_text(clause: ActionClause, draft: Draft) -> str | None:
@@ -153,13 +157,17 @@ def _labels(clause: ActionClause) -> list[str] | None:
 
 
 def _container(clause: ActionClause, noun: str, service: str) -> str | None:
-    """The list/project/board a clause names: "in the Inbox list", "in Operations"."""
+    """The list/project/board a clause names: "in the Inbox list", "in Operations",
+    "(project Travel)", ", list Office"."""
     phrases = clause.phrases.after("in", "into", "to", "onto", "inside", "under", "on")
     with_noun = [p for p in phrases if re.search(rf"\b{noun}s?\b", p, re.I)]
     for phrase in with_noun:
         name = named(phrase, clause.request, noun, service)
         if name:
             return name
+    standing = _noun_then_name(clause, noun)
+    if standing:
+        return standing
     if noun in ("list", "project"):
         for phrase in phrases:
             if re.search(r"\b(?:board|workspace|folder|channel)\b|[#@/]", phrase, re.I):
@@ -170,6 +178,17 @@ def _container(clause: ActionClause, noun: str, service: str) -> str | None:
             if name:
                 return name
     return None
+
+
+def _noun_then_name(clause: ActionClause, noun: str) -> str | None:
+    """A name right after its noun anywhere in the clause, set off by a comma or a
+    parenthesis: "(project Travel)", ", list Office", "- board Roadmap"."""
+    match = re.search(
+        rf"(?:^|[(,;-])\s*(?:the\s+)?{noun}\s+(?P<name>{PLACEHOLDER.pattern}|[A-Z0-9][\w-]*"
+        r"(?:\s+[A-Z0-9][\w-]*)*)\s*(?:[),;]|$)",
+        clause.text,
+    )
+    return clause.restore(match.group("name")) if match else None
 
 
 def _names_time_or_person(phrase: str) -> bool:

@@ -19,6 +19,7 @@ from workflows.planning.actions import read_action
 from workflows.planning.courtesy import strip_courtesy
 from workflows.planning.draft import Draft
 from workflows.planning.events import EVENT_HELP, read_event
+from workflows.planning.names import protect_names
 from workflows.planning.nearest import nearest_actions
 from workflows.planning.results import Plan, PlanContext, Question, Slot
 from workflows.planning.revise import revise
@@ -81,6 +82,7 @@ class OfflinePlanner:
     def read(self, text: str, context: PlanContext) -> Draft:
         read = Request.read(text.strip())
         request = replace(read, masked=strip_courtesy(correct(read.masked)))
+        request = protect_names(request, context.current_time())
         draft = Draft(request, context, self.catalog, context.current_time())
         for clause in split_clauses(request.masked):
             if draft.question is not None:

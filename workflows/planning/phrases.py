@@ -126,8 +126,11 @@ def restore_text(phrase: str | None, request: Request) -> str | None:
 
 
 def only_quote(phrase: str | None, request: Request) -> str | None:
-    """The quoted words when the phrase is just a quotation ('X' or "X"), else None."""
+    """The quoted words when the phrase is a quotation ('X' or "X"), alone or followed
+    only by an aside ("'X' (project IT)", "'X', list Office"), else None."""
     if phrase is None:
         return None
-    match = PLACEHOLDER.fullmatch(phrase.strip(" ,;:."))
-    return request.quotes[int(match.group(1))] if match else None
+    match = re.fullmatch(
+        rf"({PLACEHOLDER.pattern})(?:\s*(?:\(.*\)|,.*))?", phrase.strip(" ,;:."), re.S
+    )
+    return request.quotes[int(match.group(2))] if match else None

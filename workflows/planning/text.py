@@ -290,6 +290,14 @@ _VERB = re.compile(
     + r")\b(?![-'])",
     re.IGNORECASE,
 )
+# Verbs that are actions only when what they list follows ("list the open issues of
+# acme/api", "show my calendar"); otherwise they are nouns or names.
+LISTING_ONLY = frozenset({"list", "show"})
+_LISTED = re.compile(
+    r"(?:\s+\S+){0,4}?\s+(?:issues|events|meetings|calendar|agenda|prs|pull\s+requests|"
+    r"schedule|what)\b|\s+me\b",
+    re.IGNORECASE,
+)
 _BOUNDARY = re.compile(
     r"(?:^|[,;.:!?]|\b(?:and|then|also|plus|&|after\s+that|afterwards|next|finally))"
     r"(?:\s*(?:,|and|then|also|please|after\s+that))*\s*$",
@@ -330,6 +338,8 @@ def _verb_starts(masked: str) -> list[tuple[int, str]]:
         if _NOUN_BEFORE.search(before):
             continue
         verb = re.sub(r"\s+", " ", match.group("verb").lower())
+        if verb in LISTING_ONLY and not _LISTED.match(masked, match.end()):
+            continue  # ", list Office": a Trello list, not "list the open issues"
         at_boundary = _BOUNDARY.search(before) is not None
         opens_actions = not starts and verb in STRONG_VERBS
         if at_boundary or opens_actions:

@@ -22,7 +22,7 @@ from workflows.planning.text import (
 from workflows.planning.times import Moment
 from workflows.planning.words import format_moment
 
-TITLE_MARKERS = ("titled", "entitled", "called", "named", "with title", "with name")
+TITLE_MARKERS = ("titled", "entitled", "called", "named", "with title", "with name", ":")
 TEXT_MARKERS = (
     "saying",
     "that says",
@@ -132,7 +132,7 @@ def any_quote(clause: ActionClause) -> str | None:
 def explicit_title(clause: ActionClause) -> str | None:
     phrase = clause.phrases.first(*TITLE_MARKERS)
     if phrase is not None:
-        return clause.restore(phrase)
+        return only_quote(phrase, clause.request) or clause.restore(phrase)
     return head_quote(clause)
 
 
