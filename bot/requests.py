@@ -20,6 +20,7 @@ from bot.plans import supersede
 from bot.services import BotServices
 from workflows.model import EventTrigger, Workflow
 from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
+from workflows.planning.words import unused_line
 
 GREETINGS = {"", "help", "hi", "hello", "hey", "?", "what can you do", "what can you do?"}
 CHOICE = "question_choice"
@@ -171,6 +172,8 @@ async def show_result(
         )
         if result.assumptions:
             blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
+        if result.unused:
+            blocks.insert(-2, section(f":warning: {unused_line(result.unused)}"))
         text = f"Plan: {result.workflow.name}"
     sent = await client.chat_postMessage(
         channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks

@@ -79,6 +79,7 @@ class Draft:
     missing: list[Missing] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # parts of the request no step uses
     question: str | None = None  # a question that no missing input answers (a choice, a past time)
     choices: list[Choice] = field(default_factory=list)
     condition: str | None = None

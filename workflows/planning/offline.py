@@ -17,7 +17,7 @@ from workflows.catalog import full_catalog
 from workflows.model import Workflow
 from workflows.planning.actions import read_action
 from workflows.planning.courtesy import strip_courtesy
-from workflows.planning.draft import Draft
+from workflows.planning.draft import Draft, StepDraft
 from workflows.planning.events import EVENT_HELP, read_event
 from workflows.planning.names import protect_names
 from workflows.planning.nearest import nearest_actions
@@ -29,6 +29,7 @@ from workflows.planning.summary import describe
 from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
 from workflows.planning.times import find_moment, find_schedule
 from workflows.planning.triggers import set_moment, set_schedule
+from workflows.planning.unused import unused_parts
 from workflows.validate import validate
 
 EXAMPLES = (
@@ -92,6 +93,7 @@ class OfflinePlanner:
 
     def _read_clause(self, clause: Clause, draft: Draft) -> None:
         restored = draft.request.restore(clause.text)
+        steps_before = len(draft.steps)
         if clause.verb is None:
             understood = self._read_preamble(clause, draft)
         elif clause.verb in UNSUPPORTED_VERBS:
@@ -100,6 +102,22 @@ class OfflinePlanner:
             understood = read_action(clause.text, clause.verb, draft.request, draft)
         if not understood:
             draft.unknown.append(restored)
+        elif draft.question is None:
+            self._note_unused(clause, draft, draft.steps[steps_before:])
+
+    def _note_unused(self, clause: Clause, draft: Draft, steps: list[StepDraft]) -> None:
+        """Remember the words of `clause` that neither its steps nor the trigger use."""
+        if clause.verb is None:
+            keys = [str(draft.trigger.get("event", ""))]
+            values: list[object] = [draft.trigger.get("with", {}), draft.condition]
+        else:
+            keys = [step.action for step in steps]
+            values = [step.inputs for step in steps] + [step.condition for step in steps]
+        for part in unused_parts(
+            clause.text, clause.verb, keys, values, draft.request, self.catalog, draft.now
+        ):
+            if part not in draft.unused:
+                draft.unused.append(part)
 
     def _read_preamble(self, clause: Clause, draft: Draft) -> bool:
         if clause.is_when:
@@ -148,7 +166,9 @@ class OfflinePlanner:
             return Question(
                 f"I couldn't build a workflow from that. Try for example {EXAMPLES}.", request
             )
-        return self.checked(partial, draft.context, request, tuple(draft.assumptions))
+        return self.checked(
+            partial, draft.context, request, tuple(draft.assumptions), tuple(draft.unused)
+        )
 
     def _cannot(self, draft: Draft, request: str) -> Question:
         """A refusal that helps: the nearest things ATOM can do and where the rest are
@@ -185,6 +205,7 @@ class OfflinePlanner:
         context: PlanContext,
         request: str,
         assumptions: tuple[str, ...] = (),
+        unused: tuple[str, ...] = (),
     ) -> Plan | Question:
         """A Plan if `workflow` passes validation, else a Question naming the problem."""
         problems = validate(
@@ -201,6 +222,7 @@ class OfflinePlanner:
             workflow=workflow,
             summary=describe(workflow, self.catalog, context.timezone),
             assumptions=assumptions,
+            unused=unused,
             missing_connections=missing_connections(workflow, self.catalog, context),
             planner=self.name,
         )

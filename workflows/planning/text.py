@@ -280,7 +280,7 @@ STRONG_VERBS = frozenset(
 )
 _NOUN_BEFORE = re.compile(
     r"\b(?:a|an|the|new|any|every|each|some|my|our|your|their|his|her|its|this|that|one|"
-    r"important|urgent|unread|starred|incoming|i|we|you|someone|somebody|anyone|they|he|she|"
+    r"important|urgent|unread|starred|flagged|incoming|i|we|you|someone|somebody|anyone|they|he|she|"
     r"is|are|was|were|be|been|gets?|got|receive[sd]?|to|of|for|no)\s+$",
     re.IGNORECASE,
 )
