@@ -91,6 +91,7 @@ CALENDAR_VERBS = {
     "make",
 }
 LISTING_VERBS = frozenset({"list", "get", "fetch", "check", "show"})
+REPO_ISSUE = re.compile(r"(?<![\w/.-])[\w-]+/[\w.-]+#(\d+)\b")  # acme/api#12
 ISSUE_NUMBER = re.compile(r"(?:\b(?:issue|pr|pull\s+request|ticket)\s*#?|(?<![\w&])#)(\d+)\b", re.I)
 TASK_GID = re.compile(r"\b(\d{6,})\b")
 CARD_ID = re.compile(r"\bcard\s+([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b", re.I)
@@ -275,7 +276,7 @@ def comment_on_task(clause: ActionClause, draft: Draft) -> None:
 
 def _issue_ref(clause: ActionClause, draft: Draft) -> tuple[str | None, Any]:
     """(repo, issue number or template) the clause refers to."""
-    number = ISSUE_NUMBER.search(clause.text)
+    number = REPO_ISSUE.search(clause.text) or ISSUE_NUMBER.search(clause.text)
     repo = repo_in(clause.request.restore(clause.text))
     thing = draft.latest("issue", "pull request")
     if number:
@@ -896,9 +897,13 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
         return create_task
     if verb == "share" and channels(clause.text):
         return post_message
-    if has(r"\bissues?\b|\bgithub\b|\bpull\s+requests?\b|\bprs?\b|\bbugs?\b") or (
-        repo_in(clause.request.restore(clause.text))
-        and verb in ("create", "open", "file", "raise", "log")
+    if (
+        REPO_ISSUE.search(clause.text)
+        or has(r"\bissues?\b|\bgithub\b|\bpull\s+requests?\b|\bprs?\b|\bbugs?\b")
+        or (
+            repo_in(clause.request.restore(clause.text))
+            and verb in ("create", "open", "file", "raise", "log")
+        )
     ):
         return _github_reader(clause)
     if has(r"\bfolders?\b") and verb in ("create", "make", "add", "set up"):

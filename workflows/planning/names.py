@@ -49,15 +49,32 @@ TEXT_TAIL = re.compile(
     re.IGNORECASE,
 )
 MIN_NAME_CHARS = 2
+# "new Trello card: …", "a new task: …" at the start: a thing to create, not an event
+NEW_THING = re.compile(
+    r"^(?:an?\s+)?new\s+(?P<thing>(?:[\w-]+\s+){0,3}?(?:card|task|issue|event|meeting|folder"
+    r"|draft|bug|ticket|to-?do)(?:\s+(?:in|on|for)\s+[^:]+)?)(?=\s*:)",
+    re.IGNORECASE,
+)
 
 
-def protect_names(request: Request, now: datetime) -> Request:
-    """`request` with unquoted names and colon texts masked like quotes."""
+def protect_names(request: Request, now: datetime) -> tuple[Request, list[str]]:
+    """`request` with unquoted names and colon texts masked like quotes, and the time
+    phrases a colon text keeps as its own words ("closed on Friday"), to be said."""
     quotes = list(request.quotes)
     masked = _protect(request.masked, NAME_MARKER, quotes, now, _name_end)
+    masked = NEW_THING.sub(r"create \g<thing>", masked, count=1)
+    kept: list[str] = []
     if _colon_after_action(masked):
+        protected = len(quotes)
         masked = _protect(masked, COLON, quotes, now, _text_end, as_sentence=True)
-    return replace(request, masked=masked, quotes=tuple(quotes))
+        kept = _time_words(quotes[-1], now) if len(quotes) > protected else []
+    return replace(request, masked=masked, quotes=tuple(quotes)), kept
+
+
+def _time_words(text: str, now: datetime) -> list[str]:
+    blanked = blank_values(text)
+    found = find_schedule(blanked) or find_moment(blanked, now)
+    return [text[found.start : found.end]] if found else []
 
 
 def _protect(
@@ -95,13 +112,16 @@ def _name_end(masked: str, start: int, now: datetime) -> int:
     return _before_time(masked, start, end, now)
 
 
-def _text_end(masked: str, start: int, now: datetime) -> int:
+def _text_end(masked: str, start: int, _now: datetime) -> int:
+    """The end of a colon text: all of it, less a trailing container or recipient. Its
+    time phrases stay in it (said as an assumption): after a colon they are more often
+    what the message says ("the lot is closed on Friday") than when to send it."""
     text = masked[start:]
     previous = None
     while previous != text:
         previous = text
         text = TEXT_TAIL.sub("", text)
-    return _before_time(masked, start, start + len(text.rstrip(" .!?")), now)
+    return start + len(text.rstrip(" .!?"))
 
 
 def _before_time(masked: str, start: int, end: int, now: datetime) -> int:

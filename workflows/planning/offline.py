@@ -83,8 +83,10 @@ class OfflinePlanner:
     def read(self, text: str, context: PlanContext) -> Draft:
         read = Request.read(text.strip())
         request = replace(read, masked=strip_courtesy(correct(read.masked)))
-        request = protect_names(request, context.current_time())
+        request, kept_times = protect_names(request, context.current_time())
         draft = Draft(request, context, self.catalog, context.current_time())
+        for words in kept_times:
+            draft.assume(f"“{words}” is part of the text, not when the workflow runs")
         for clause in split_clauses(request.masked):
             if draft.question is not None:
                 break
@@ -100,10 +102,24 @@ class OfflinePlanner:
             understood = False
         else:
             understood = read_action(clause.text, clause.verb, draft.request, draft)
-        if not understood:
+        if not understood and self._can_leave_out(clause, draft):
+            draft.unused.append(restored)
+        elif not understood:
             draft.unknown.append(restored)
         elif draft.question is None:
             self._note_unused(clause, draft, draft.steps[steps_before:])
+
+    @staticmethod
+    def _can_leave_out(clause: Clause, draft: Draft) -> bool:
+        """An action clause that maps to nothing ("and make it sticky") after others that
+        did is left out and named (the plan asks about it); a verb ATOM has no action for
+        ("delete", "archive") or a trigger it cannot watch is refused instead."""
+        return (
+            bool(draft.steps)
+            and clause.verb is not None
+            and clause.verb not in UNSUPPORTED_VERBS
+            and draft.question is None
+        )
 
     def _note_unused(self, clause: Clause, draft: Draft, steps: list[StepDraft]) -> None:
         """Remember the words of `clause` that neither its steps nor the trigger use."""

@@ -91,7 +91,14 @@ class Phrases:
 
 
 def is_service_word(phrase: str) -> bool:
-    return clean_name(phrase).lower() in SERVICE_WORDS
+    """Whether the phrase is only a service or a pronoun ("Trello", "my drive", "it") —
+    not a name written in capitals ("IT", "US")."""
+    name = clean_name(phrase)
+    return name.lower() in SERVICE_WORDS and not _acronym(name)
+
+
+def _acronym(name: str) -> bool:
+    return len(name) > 1 and name.isupper()
 
 
 def named(phrase: str, request: Request, noun: str, prefixes: str = "") -> str | None:
@@ -111,8 +118,7 @@ def named(phrase: str, request: Request, noun: str, prefixes: str = "") -> str |
         )
     name = match.group("name") if match else text
     name = request.restore(clean_name(name))
-    acronym = len(name) > 1 and name.isupper()  # project IT, team US: not "it", "us"
-    if not name or (name.lower() in SERVICE_WORDS and not acronym) or name.lower() == noun:
+    if not name or is_service_word(name) or name.lower() == noun:
         return None
     return name
 
