@@ -54,6 +54,12 @@ DRIVE_FOLDER_QUESTION = (
 )
 MESSAGING_VERBS = frozenset(
     {
+        "drop",
+        "shoot",
+        "shout",
+        "broadcast",
+        "inform",
+        "warn",
         "post",
         "send",
         "tell",
@@ -73,11 +79,12 @@ MESSAGING_VERBS = frozenset(
 # read as sending a new one.
 MESSAGING_VERBS_BUT_FORWARD = MESSAGING_VERBS - {"forward"}
 
-CALENDAR_NOUNS = (
-    r"\b(?:meetings?|events?|calls?|syncs?|appointments?|stand-?ups?|1:1s?|one-on-ones?|"
-    r"calendar|catch-?ups?|interviews?|invites?|invitations?|sessions?|reviews?|demos?|"
-    r"retros?|retrospectives?|workshops?|lunch|block)\b"
+GATHERINGS = (
+    r"meeting|call|sync|appointment|stand-?up|1:1|one-on-one|catch-?up|interview|session"
+    r"|review|demo|retro(?:spective)?|workshop|lunch|dinner|breakfast|brunch|coffee|drinks"
+    r"|party|offsite|webinar|training|class|lesson|visit|check-?up|haircut|dentist|doctor"
 )
+CALENDAR_NOUNS = rf"\b(?:(?:{GATHERINGS})(?:e?s)?|events?|calendar|invites?|invitations?|block)\b"
 CALENDAR_VERBS = {
     "schedule",
     "book",
@@ -444,11 +451,9 @@ def add_reaction(clause: ActionClause, draft: Draft) -> None:
 
 # --- Google Calendar ------------------------------------------------------------------------
 
-_MEETING_WORD = re.compile(
-    r"(?P<phrase>(?:[\w:-]+\s+){0,2}?(?:meeting|call|sync|appointment|stand-?up|1:1|"
-    r"one-on-one|catch-?up|interview|session|review|demo|retro(?:spective)?|workshop|lunch))\b",
-    re.I,
-)
+_MEETING_WORD = re.compile(rf"(?P<phrase>(?:[\w:-]+\s+){{0,2}}?(?:{GATHERINGS}))\b", re.I)
+# "with the team", "with Sam": who an event is with, when they are not invited by address
+_WITH_WHOM = re.compile(r"^(?:the\s+[a-z]+|[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)$")
 
 
 def _event_summary(clause: ActionClause, draft: Draft) -> str:
@@ -461,6 +466,9 @@ def _event_summary(clause: ActionClause, draft: Draft) -> str:
     match = _MEETING_WORD.search(head)
     if match:
         phrase = re.sub(r"^(?:new|quick|short|\d+\S*)\s+", "", match.group("phrase"), flags=re.I)
+        whom = clause.phrases.first("with")
+        if whom and _WITH_WHOM.match(clause.restore(whom) or ""):
+            phrase = f"{phrase} with {clause.restore(whom)}"
         return sentence(phrase)
     return "Meeting" if clause.has(r"\bmeeting\b") else "Event"
 
@@ -548,8 +556,18 @@ def _email_subject(
     title = trigger_title(draft)
     if title is not None or not body:
         return title
-    intro = head_object(clause)
+    intro = _subject_words(head_object(clause))
     return sentence(intro) if intro and "{{" not in intro else _first_line(body)
+
+
+def _subject_words(intro: str) -> str:
+    """What the head says the email is about, without who it goes to ("the team at")."""
+    words = re.sub(r"\s+(?:at|to|for|in|on|with|via|by)$", "", intro.strip(), flags=re.I)
+    if re.fullmatch(
+        r"(?:the\s+)?(?:team|everyone|everybody|all|folks|them|him|her|people)", words, re.I
+    ):
+        return ""
+    return words
 
 
 def _add_email_step(
@@ -802,8 +820,10 @@ def _file_reader(clause: ActionClause, draft: Draft, what: str) -> Reader | None
     return None
 
 
-def _github_reader(clause: ActionClause) -> Reader:
+def _github_reader(clause: ActionClause) -> Reader | None:
     verb = clause.verb
+    if verb == "assign":
+        return None  # no action assigns an existing issue
     if verb in ("label", "tag") or clause.has(r"\badd\s+(?:the\s+|a\s+)?labels?\b"):
         return add_labels
     if verb in ("comment", "reply", "respond"):
@@ -908,7 +928,11 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
         return _github_reader(clause)
     if has(r"\bfolders?\b") and verb in ("create", "make", "add", "set up"):
         return _file_reader(clause, draft, "folder")
-    if verb == "share" or has(r"\bshared?\s+link\b"):
+    if (
+        verb == "share"
+        or has(r"\bshared?\s+link\b")
+        or (verb == "give" and has(r"\b(?:access|permission)\b"))
+    ):
         return _file_reader(clause, draft, "share")
     if verb in ("upload", "save", "store", "copy", "back up", "put") or (
         has(r"\bfiles?\b") and verb in ("create", "add", "make", "write")
@@ -917,8 +941,10 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
     if verb == "draft" or (verb in ("write", "create") and has(r"\bdraft\b")):
         return create_draft
     if verb in ("email", "e-mail", "mail") or (
-        verb in ("send", "write") and has(r"\be-?mails?\b|\bmail\b")
+        verb in ("send", "write", "shoot", "drop") and has(r"\be-?mails?\b|\bmail\b")
     ):
+        return send_email
+    if verb == "write" and addresses(clause):
         return send_email
     if verb == "dm" or has(r"\b(?:direct|private)\s+message\b|\bDMs?\b"):
         return send_dm
@@ -936,7 +962,7 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
 
 def read_action(clause_text: str, verb: str, request: Request, draft: Draft) -> bool:
     """Add the steps one action clause asks for. False: the planner cannot map it."""
-    calendar_like = verb in CALENDAR_VERBS and re.search(
+    calendar_like = verb in CALENDAR_VERBS | LISTING_VERBS and re.search(
         CALENDAR_NOUNS, blank_values(clause_text), re.I
     )
     text, due = _cut_due(clause_text, draft)

@@ -20,7 +20,9 @@ from datetime import datetime
 from workflows.planning.text import (
     _CLOSE,
     _OPEN,
+    _VERB,
     PLACEHOLDER,
+    TAIL_WHEN_WORDS,
     Request,
     blank_values,
     sentence,
@@ -34,10 +36,14 @@ NAME_MARKER = re.compile(
     re.IGNORECASE,
 )
 NAME_END = re.compile(
-    r"\s+(?=(?:in|into|on|onto|to|for|from|under|with|and|then|saying|that\s+says|which\s+says"
-    r"|due|assigned|assign|labell?ed|tagged|describing|containing|every|each|at|by)\b)"
-    r"|\s*[,;!?(]|\.(?:\s|$)|\s+(?=[#@\ue000])|$",
-    re.IGNORECASE,
+    r"\s+(?=(?:with|and|then|saying|that\s+says|which\s+says|due|assigned|assign|labell?ed"
+    r"|tagged|describing|containing|every|each)\b)"
+    r"|\s*[,;!?(]|\.(?:\s|$)|\s+(?=[#@\ue000])|$"
+    # "in", "on", "to" … end a name only before a place or a person: "in the Inbox list",
+    # "on Roadmap", "for me", "in #dev"; "crash on startup" is one name
+    r"|\s+(?=(?:in|into|on|onto|to|for|from|under|at)\s+(?:(?:the|my|our)\s+)?(?:[A-Z0-9#@/]"
+    r"|\S+@|[\w-]+/[\w.-]|me\b|(?:list|board|project|folder|channel|repo|calendar|trello|asana|slack|drive"
+    r"|dropbox|github|gmail|google)\b))",
 )
 COLON = re.compile(r"(?<=\S):\s+(?=[^\s\ue000])")
 TEXT_TAIL = re.compile(
@@ -49,7 +55,44 @@ TEXT_TAIL = re.compile(
     re.IGNORECASE,
 )
 MIN_NAME_CHARS = 2
+# What a message says, after the words that introduce it: "tell #ops that …", "ping
+# @bob saying …", "let #eng know …", "send #general a note that …".
+SAID = re.compile(
+    r"(?:(?:[#@][\w.-]+|\bme|\bus|\beveryone|\bteam|\bnote|\bmessage|\bline|\S+@\S+)"
+    r"\s+that|\bknow(?:\s+that)?|\b(?:saying|that\s+says|which\s+says|that\s+reads))\s+"
+    r"(?=[^\s\ue000])",
+    re.IGNORECASE,
+)
+SAYING_VERBS = frozenset(
+    {
+        "tell",
+        "notify",
+        "message",
+        "ping",
+        "alert",
+        "let",
+        "post",
+        "send",
+        "dm",
+        "inform",
+        "warn",
+        "shout",
+        "broadcast",
+        "drop",
+        "shoot",
+        "announce",
+        "email",
+        "mail",
+        "e-mail",
+        "write",
+    }
+)
 # "new Trello card: …", "a new task: …" at the start: a thing to create, not an event
+NEXT_ACTION = re.compile(
+    rf"(?:\s*[,;]\s*(?:and\s+)?(?:then\s+)?|\s+and\s+(?:then\s+)?|\.\s+)(?={_VERB.pattern})"
+    rf"|\s*,?\s+(?={TAIL_WHEN_WORDS}\b)",
+    re.IGNORECASE,
+)
 NEW_THING = re.compile(
     r"^(?:an?\s+)?new\s+(?P<thing>(?:[\w-]+\s+){0,3}?(?:card|task|issue|event|meeting|folder"
     r"|draft|bug|ticket|to-?do)(?:\s+(?:in|on|for)\s+[^:]+)?)(?=\s*:)",
@@ -58,16 +101,18 @@ NEW_THING = re.compile(
 
 
 def protect_names(request: Request, now: datetime) -> tuple[Request, list[str]]:
-    """`request` with unquoted names and colon texts masked like quotes, and the time
-    phrases a colon text keeps as its own words ("closed on Friday"), to be said."""
+    """`request` with unquoted names, colon texts and said texts masked like quotes, and
+    the time phrases those texts keep as their own words ("closed on Friday"), to be
+    said as assumptions."""
     quotes = list(request.quotes)
     masked = _protect(request.masked, NAME_MARKER, quotes, now, _name_end)
     masked = NEW_THING.sub(r"create \g<thing>", masked, count=1)
-    kept: list[str] = []
+    texts_from = len(quotes)
     if _colon_after_action(masked):
-        protected = len(quotes)
         masked = _protect(masked, COLON, quotes, now, _text_end, as_sentence=True)
-        kept = _time_words(quotes[-1], now) if len(quotes) > protected else []
+    elif _said_after_message(masked):
+        masked = _protect(masked, SAID, quotes, now, _said_end, as_sentence=True)
+    kept = [words for text in quotes[texts_from:] for words in _time_words(text, now)]
     return replace(request, masked=masked, quotes=tuple(quotes)), kept
 
 
@@ -133,6 +178,28 @@ def _before_time(masked: str, start: int, end: int, now: datetime) -> int:
     searched = blank_values(" " * first_word.end() + span[first_word.end() :])
     found = [f for f in (find_schedule(searched), find_moment(searched, now)) if f is not None]
     return start + min(f.start for f in found) if found else end
+
+
+def _said_after_message(masked: str) -> bool:
+    """Whether a messaging action ("tell", "ping", "send … a note") introduces what it
+    says with "that"/"saying"/"know" (not "remind": a reminder's times are its time)."""
+    marker = SAID.search(masked)
+    if marker is None:
+        return False
+    clauses = [c for c in split_clauses(masked[: marker.end()]) if c.verb is not None]
+    return bool(clauses) and clauses[-1].verb in SAYING_VERBS
+
+
+def _said_end(masked: str, start: int, _now: datetime) -> int:
+    """The end of a said text: the request's end, or the next action after "and" or a
+    comma, or a trailing repeating time ("… every Monday" is when to send it)."""
+    rest = masked[start:]
+    following = NEXT_ACTION.search(rest)
+    end = following.start() if following else len(rest.rstrip(" .!?"))
+    schedule = find_schedule(blank_values(rest[:end]))
+    if schedule is not None and not rest[schedule.end : end].strip(" ,.!?"):
+        end = schedule.start
+    return start + len(rest[:end].rstrip(" ,"))
 
 
 def _colon_after_action(masked: str) -> bool:

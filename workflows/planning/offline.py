@@ -26,7 +26,14 @@ from workflows.planning.revise import revise
 from workflows.planning.slots import fill_slot
 from workflows.planning.spelling import correct
 from workflows.planning.summary import describe
-from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
+from workflows.planning.text import (
+    UNSUPPORTED_VERBS,
+    Clause,
+    Request,
+    channels,
+    mentions,
+    split_clauses,
+)
 from workflows.planning.times import find_moment, find_schedule
 from workflows.planning.triggers import set_moment, set_schedule
 from workflows.planning.unused import unused_parts
@@ -98,6 +105,9 @@ class OfflinePlanner:
         steps_before = len(draft.steps)
         if clause.verb is None:
             understood = self._read_preamble(clause, draft)
+        elif _texts_on_slack(clause):  # "text @bob that …": a Slack message, not an SMS
+            text = re.sub(r"^\w+", "message", clause.text)
+            understood = read_action(text, "message", draft.request, draft)
         elif clause.verb in UNSUPPORTED_VERBS:
             understood = False
         else:
@@ -242,6 +252,10 @@ class OfflinePlanner:
             missing_connections=missing_connections(workflow, self.catalog, context),
             planner=self.name,
         )
+
+
+def _texts_on_slack(clause: Clause) -> bool:
+    return clause.verb in ("text", "sms") and bool(mentions(clause.text) or channels(clause.text))
 
 
 def _slot_path(draft: Draft, where: str, field: str) -> str:

@@ -19,7 +19,7 @@ MARKER = re.compile(
     r"(?:(?<=\s)|^)(?P<marker>"
     r"titled|entitled|called|named|saying|that\s+says|which\s+says|that\s+reads|reading"
     r"|with\s+(?:the\s+|a\s+)?(?:title|name|subject(?:\s+line)?|text|message|body|content"
-    r"|description|notes?|labels?|tags?|comment|agenda)"
+    r"|description|notes?|labels?|tags?|comment|agenda)|containing"
     r"|and\s+(?:the\s+|a\s+)?(?:body|text|message|description)|know(?:\s+that)?"
     r"|with|about|regarding|into|inside|in|to(?!\s+-?\s*do\b)|onto|on|for|due(?:\s+on|\s+by)?"
     r"|assigned\s+to|assign(?:ed)?\s+(?:it\s+)?to|from|under|labell?ed|tagged|as|that|:)"

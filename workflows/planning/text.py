@@ -203,6 +203,13 @@ ACTION_VERBS = (
     "monitor",
     "poll",
     "show",
+    "drop",
+    "shoot",
+    "shout",
+    "broadcast",
+    "inform",
+    "warn",
+    "give",
 )
 UNSUPPORTED_VERBS = (
     "archive",
@@ -276,6 +283,10 @@ STRONG_VERBS = frozenset(
         "copy",
         "check",
         "monitor",
+        "shout",
+        "broadcast",
+        "inform",
+        "warn",
     }
 )
 _NOUN_BEFORE = re.compile(

@@ -32,7 +32,8 @@ _FUNCTION_WORDS = """
     new one no not up out over about after before again when whenever if once while until
     what which who whom whose where how called named titled entitled saying says say said
     reads reading know let make sure same other another next more most only own via through
-    per off there's it's i'm i'd i'll what's that's let's"""
+    per off containing contains give access permission permissions there's it's i'm i'd
+    i'll what's that's let's"""
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 GENERAL_NOUNS = frozenset(
     {
@@ -260,7 +261,7 @@ def _is_used(word: str, known: set[str], request: Request, used_values: str) -> 
     if placeholder:
         return request.quotes[int(placeholder.group(1))] in used_values
     lowered = word.lower().strip("'’-")
-    if not lowered or lowered.isdigit() or _ASIDE.match(lowered):
+    if not lowered or lowered in ("s", "ll", "d") or lowered.isdigit() or _ASIDE.match(lowered):
         return True
     return not _forms(lowered).isdisjoint(known)
 
