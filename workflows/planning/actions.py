@@ -140,8 +140,40 @@ def _ident(
 
 
 def _title(clause: ActionClause, draft: Draft) -> str | None:
-    """The title the clause gives ("titled …", a quoted head), else the trigger's."""
-    return explicit_title(clause) or trigger_title(draft)
+    """The title the clause gives ("titled …", a quoted head), else the trigger's, else
+    what the thing is for ("a task to review the contract", "an issue about slow search")."""
+    return explicit_title(clause) or trigger_title(draft) or _purpose(clause)
+
+
+THING_NOUNS = r"(?:cards?|tasks?|issues?|tickets?|bugs?|to-?dos?|events?|meetings?|reminders?)"
+
+
+PURPOSE = re.compile(
+    rf"\b{THING_NOUNS}(?:\s+(?:in|on)\s+[\w-]+/[\w.-]+)?\s+(?:to|about|for|regarding)\s+"
+    r"(?P<what>.+)$",
+    re.I,
+)
+
+
+def _purpose_words(clause: ActionClause) -> str | None:
+    """The masked words of what the thing is for, up to the next marker."""
+    match = PURPOSE.search(clause.text)
+    return (Phrases.read(match.group("what")).head or None) if match else None
+
+
+def _purpose(clause: ActionClause) -> str | None:
+    """The words after "to"/"about"/"for" right after the thing's noun, when they are not
+    a place or a person ("a task to review the contract" -> "Review the contract")."""
+    what = _purpose_words(clause)
+    if (
+        what is None
+        or re.match(r"^(?:the\s+|my\s+)?(?:[#@/]|\S+/\S|\S+@)", what)
+        or is_service_word(what)
+        or re.match(r"^(?:me|us|it|them|him|her)\b", what, re.I)
+    ):
+        return None
+    what = re.sub(r"^(?:the|a|an)\s+", "", what, flags=re.I)
+    return sentence(clause.restore(what) or "") or None
 
 
 def _description(clause: ActionClause, draft: Draft, *markers: str) -> str | None:
@@ -176,8 +208,11 @@ def _container(clause: ActionClause, noun: str, service: str) -> str | None:
     standing = _noun_then_name(clause, noun)
     if standing:
         return standing
+    purpose = _purpose_words(clause)
     if noun in ("list", "project"):
         for phrase in phrases:
+            if phrase == purpose:
+                continue  # "a task to review the contract": what it is for, not where
             if re.search(r"\b(?:board|workspace|folder|channel)\b|[#@/]", phrase, re.I):
                 continue
             if is_service_word(phrase) or _names_time_or_person(phrase):

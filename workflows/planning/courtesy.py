@@ -9,7 +9,8 @@ import re
 GREETING = r"(?:hey|hi|hello|ok|okay|yo|so|um|hmm|btw|quick\s+one|quick\s+question|one\s+thing)"
 ASKING = (
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+|pls\s+|kindly\s+)?|please\s+|kindly\s+"
-    r"|i\s+(?:want|need|would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|let'?s\s+|go\s+ahead\s+and\s+)"
+    r"|(?:i|we)\s*(?:want|need|would\s+like|'d\s+like|’d\s+like)\s+(?:you\s+)?to\s+|let'?s\s+"
+    r"|go\s+ahead\s+and\s+|(?:can|could)\s+(?:i|we)\s+(?:please\s+)?(?:get|have)\s+(?=an?\s))"
 )
 LEADING = re.compile(
     rf"^(?:{GREETING}\b[\s,!:.-]*(?:atom\b[\s,!:.-]*)?)*(?:{ASKING}(?:please\b[\s,]*)?)?",
@@ -25,6 +26,14 @@ ASIDE_BETWEEN_COMMAS = re.compile(rf",\s*{ASIDE}\s*,", re.IGNORECASE)
 TRAILING = re.compile(rf"(?:[\s,.!?]+(?:{ASIDE}|:\)|🙏))*[\s,.!?]*$", re.IGNORECASE)
 
 
+# "I need a Trello card …", "can I get a task …": asking for a thing is asking to create it
+WANTING = re.compile(
+    r"^(?:(?:i|we)\s*(?:need|want|would\s+like|'d\s+like|’d\s+like)|(?:can|could)\s+(?:i|we)"
+    r"\s+(?:please\s+)?(?:get|have)|give\s+me)\s+(?=(?:an?|one|another)\s)",
+    re.IGNORECASE,
+)
+
+
 def strip_courtesy(text: str) -> str:
     """`text` without greetings, polite openings, asides and thanks; the request itself
     unchanged ("Could you please, if possible, post 'hi' in #ci? thanks" -> "post 'hi'
@@ -35,4 +44,4 @@ def strip_courtesy(text: str) -> str:
         previous = text
         text = LEADING.sub("", text, count=1).lstrip(" ,")
         text = re.sub(rf"^{ASIDE}\s*,\s*", "", text, flags=re.IGNORECASE)
-    return TRAILING.sub("", text)
+    return WANTING.sub("create ", TRAILING.sub("", text), count=1)

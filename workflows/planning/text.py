@@ -247,6 +247,8 @@ WHEN_WORDS = (
 # opened in acme/api create a card"); the others are too often nouns ("the Inbox list").
 STRONG_VERBS = frozenset(
     {
+        "open",
+        "raise",
         "create",
         "make",
         "add",
@@ -309,6 +311,12 @@ _LISTED = re.compile(
     r"schedule|what)\b|\s+me\b",
     re.IGNORECASE,
 )
+# Verbs that are actions only before what they call ("call https://…", "hit the webhook").
+CALLING_ONLY = frozenset({"call", "hit"})
+_CALLED = re.compile(
+    r"(?:\s+\S+){0,3}?\s+(?:https?://|(?:the\s+|my\s+|our\s+)?(?:webhook|endpoint|api|url)\b)",
+    re.IGNORECASE,
+)
 _BOUNDARY = re.compile(
     r"(?:^|[,;.:!?]|\b(?:and|then|also|plus|&|after\s+that|afterwards|next|finally))"
     r"(?:\s*(?:,|and|then|also|please|after\s+that))*\s*$",
@@ -351,6 +359,8 @@ def _verb_starts(masked: str) -> list[tuple[int, str]]:
         verb = re.sub(r"\s+", " ", match.group("verb").lower())
         if verb in LISTING_ONLY and not _LISTED.match(masked, match.end()):
             continue  # ", list Office": a Trello list, not "list the open issues"
+        if verb in CALLING_ONLY and not _CALLED.match(masked, match.end()):
+            continue  # "the client call": a meeting, not "call https://…"
         at_boundary = _BOUNDARY.search(before) is not None
         opens_actions = not starts and verb in STRONG_VERBS
         if at_boundary or opens_actions:
