@@ -36,6 +36,12 @@ class PersonSettingsRow(Base):
 
 
 @dataclass(frozen=True)
+class SlackProfile:
+    timezone: str
+    email: str | None  # shown to the bot with the users:read.email scope
+
+
+@dataclass(frozen=True)
 class PersonZone:
     name: str
     chosen: bool  # set with /atom settings timezone (else: the Slack profile's, or UTC)
@@ -73,14 +79,14 @@ def canonical_zone(text: str) -> str:
 class PersonSettings:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._profiles: dict[str, tuple[str, float]] = {}
+        self._profiles: dict[str, tuple[SlackProfile, float]] = {}
 
     async def zone(self, client: AsyncWebClient, team_id: str, user_id: str) -> PersonZone:
         """The zone to read and write the person's times in."""
         row = await self._row(team_id, user_id)
         if row is not None and row.timezone:
             return PersonZone(row.timezone, chosen=True)
-        return PersonZone(await self._profile_zone(client, user_id), chosen=False)
+        return PersonZone((await self.profile(client, user_id)).timezone, chosen=False)
 
     async def set_zone(self, team_id: str, user_id: str, zone: str) -> None:
         async with self.database.session() as session:
@@ -126,17 +132,18 @@ class PersonSettings:
         async with self.database.session() as session:
             return await session.get(PersonSettingsRow, (team_id, user_id))
 
-    async def _profile_zone(self, client: AsyncWebClient, user_id: str) -> str:
-        """The Slack profile's zone, cached for an hour (read on every request, changes
-        rarely)."""
+    async def profile(self, client: AsyncWebClient, user_id: str) -> SlackProfile:
+        """The person's time zone and e-mail address from their Slack profile, cached for
+        an hour (read on every request, changes rarely)."""
         cached = self._profiles.get(user_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
-        info = await client.users_info(user=user_id)
-        zone = info["user"].get("tz") or "UTC"
+        info = (await client.users_info(user=user_id))["user"]
+        zone = info.get("tz") or "UTC"
         try:
             ZoneInfo(zone)
         except (KeyError, ValueError):
             zone = "UTC"
-        self._profiles[user_id] = (zone, time.monotonic() + PROFILE_TTL_SECONDS)
-        return zone
+        profile = SlackProfile(zone, (info.get("profile") or {}).get("email") or None)
+        self._profiles[user_id] = (profile, time.monotonic() + PROFILE_TTL_SECONDS)
+        return profile

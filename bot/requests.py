@@ -19,6 +19,7 @@ from bot.plans import supersede
 from bot.services import BotServices
 from workflows.model import EventTrigger, ScheduleTrigger, Workflow
 from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
+from workflows.planning.words import unused_line
 
 GREETINGS = {"", "help", "hi", "hello", "hey", "?", "what can you do", "what can you do?"}
 CHOICE = "question_choice"
@@ -78,11 +79,13 @@ async def planning_context(
     services: BotServices, client: AsyncWebClient, where: Conversation
 ) -> PlanContext:
     connected = await connected_services(services, where.team_id, where.user_id)
+    profile = await services.people.profile(client, where.user_id)
     return PlanContext(
         user=where.user_id,
         timezone=(await services.people.zone(client, where.team_id, where.user_id)).name,
         now=datetime.now(UTC),
         connected=connected,
+        email=profile.email,
     )
 
 
@@ -144,6 +147,8 @@ async def show_result(
             where.team_id, where.user_id
         ):
             blocks.insert(-2, context(await _zone_notice(services, client, where)))
+        if result.unused:
+            blocks.insert(-2, section(f":warning: {unused_line(result.unused)}"))
         text = f"Plan: {result.workflow.name}"
     sent = await client.chat_postMessage(
         channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks

@@ -17,6 +17,7 @@ from cli.errors import CommandError
 from connectors.registry import load_registry
 from core.settings import Settings
 from workflows.planner import Plan, PlanContext, PlannerError, Question, build_planner
+from workflows.planning.words import unused_line
 
 EXIT_PLAN = 0
 EXIT_QUESTION = 2
@@ -71,6 +72,9 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
     if plan.assumptions:
         print()
         print("Assumed: " + "; ".join(plan.assumptions) + ".")
+    if plan.unused:
+        print()
+        print(unused_line(plan.unused))
 
 
 def _print_question(question: Question) -> None:

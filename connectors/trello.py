@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from connectors.base import (
     ActionContext,
@@ -126,8 +126,19 @@ class CommentOutput(BaseModel):
 
 
 class CardCreatedConfig(BaseModel):
-    board: str = Field(min_length=1, description="The board to watch: its name, id or short link.")
+    board: str | None = Field(
+        None,
+        min_length=1,
+        description="The board to watch: its name, id or short link (may be left out when "
+        "a list is given: the list's name is looked up across your boards).",
+    )
     list: str | None = Field(None, description="Only cards created in this list (name or id).")
+
+    @model_validator(mode="after")
+    def _board_or_list(self) -> Self:
+        if self.board is None and self.list is None:
+            raise ValueError("give the board to watch, or a list")
+        return self
 
 
 class CardCreatedPayload(CardOutput):
@@ -307,7 +318,7 @@ class WatchedCards:
     """What a card_created poll watches (resolved to ids once, at activation) and how far
     it has read."""
 
-    board_id: str
+    board_id: str | None  # None: one list given by id, its board not needed
     list_id: str | None
     time: TimeCursor
 
@@ -341,8 +352,11 @@ def _card_created_at(card: dict[str, Any]) -> datetime:
 async def _start_watching(ctx: ActionContext, config: CardCreatedConfig) -> WatchedCards:
     if config.list:
         target = await resolve_list(ctx, config.list, config.board)
-        board_id = target.board_id or await _resolve_board_id(ctx, config.board)
+        board_id = target.board_id
+        if board_id is None and config.board is not None:
+            board_id = await _resolve_board_id(ctx, config.board)
         return WatchedCards(board_id, target.id, _start_time())
+    assert config.board is not None  # the config has a board or a list
     return WatchedCards(await _resolve_board_id(ctx, config.board), None, _start_time())
 
 

@@ -106,3 +106,19 @@ async def test_acks_fast(session: SandboxSession) -> None:
     assert delivery.status == 200
     assert delivery.attempts == 1
     assert delivery.ack_seconds < 3.0
+
+
+async def test_preview_names_what_the_plan_does_not_use(session: SandboxSession) -> None:
+    await session.harness.dm("post 'hello' to #general and pin it")
+    reply = await session.harness.reply()
+    assert "I did not use: “pin it”" in reply.content
+    assert "Reply in this thread" in reply.content
+
+
+async def test_email_me_uses_the_address_on_the_slack_profile(session: SandboxSession) -> None:
+    harness = session.harness
+    address = session.slack.users[harness.user].email
+    await harness.dm("email me 'stand up' every day at 3pm")
+    reply = await harness.reply()
+    assert address and address in reply.content
+    assert "the address on your Slack profile" in reply.content

@@ -270,6 +270,25 @@ async def test_card_created_in_one_list(trello: TrelloEmulator, ctx: ActionConte
     assert_documented(trello, f"/1/lists/{backlog.id}/cards")
 
 
+async def test_card_created_in_a_list_named_without_its_board(
+    trello: TrelloEmulator, ctx: ActionContext
+) -> None:
+    """A list name alone is enough when one board has it: no question about the board."""
+    config = CardCreatedConfig(list="Backlog")
+    start = await poll_card_created(ctx, config, None)
+    roadmap = board_id(trello, "Roadmap")
+    backlog, done = trello.list_named(roadmap, "Backlog"), trello.list_named(roadmap, "Done")
+    wanted = trello.add_card(backlog.id, "Idea")
+    trello.add_card(done.id, "Elsewhere")
+    polled = await poll_card_created(ctx, config, start.cursor)
+    assert [item.id for item in polled.items] == [wanted.id]
+
+
+def test_card_created_needs_a_board_or_a_list() -> None:
+    with pytest.raises(ValueError, match="board to watch, or a list"):
+        CardCreatedConfig()
+
+
 # --- the catalog ---------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from workflows.planning.values import (
     head_object,
     label_list,
     people,
+    spoken_text,
     trigger_title,
 )
 from workflows.planning.words import readable
@@ -53,6 +54,12 @@ DRIVE_FOLDER_QUESTION = (
 )
 MESSAGING_VERBS = frozenset(
     {
+        "drop",
+        "shoot",
+        "shout",
+        "broadcast",
+        "inform",
+        "warn",
         "post",
         "send",
         "tell",
@@ -72,11 +79,12 @@ MESSAGING_VERBS = frozenset(
 # read as sending a new one.
 MESSAGING_VERBS_BUT_FORWARD = MESSAGING_VERBS - {"forward"}
 
-CALENDAR_NOUNS = (
-    r"\b(?:meetings?|events?|calls?|syncs?|appointments?|stand-?ups?|1:1s?|one-on-ones?|"
-    r"calendar|catch-?ups?|interviews?|invites?|invitations?|sessions?|reviews?|demos?|"
-    r"retros?|retrospectives?|workshops?|lunch|block)\b"
+GATHERINGS = (
+    r"meeting|call|sync|appointment|stand-?up|1:1|one-on-one|catch-?up|interview|session"
+    r"|review|demo|retro(?:spective)?|workshop|lunch|dinner|breakfast|brunch|coffee|drinks"
+    r"|party|offsite|webinar|training|class|lesson|visit|check-?up|haircut|dentist|doctor"
 )
+CALENDAR_NOUNS = rf"\b(?:(?:{GATHERINGS})(?:e?s)?|events?|calendar|invites?|invitations?|block)\b"
 CALENDAR_VERBS = {
     "schedule",
     "book",
@@ -89,6 +97,8 @@ CALENDAR_VERBS = {
     "block",
     "make",
 }
+LISTING_VERBS = frozenset({"list", "get", "fetch", "check", "show"})
+REPO_ISSUE = re.compile(r"(?<![\w/.-])[\w-]+/[\w.-]+#(\d+)\b")  # acme/api#12
 ISSUE_NUMBER = re.compile(r"(?:\b(?:issue|pr|pull\s+request|ticket)\s*#?|(?<![\w&])#)(\d+)\b", re.I)
 TASK_GID = re.compile(r"\b(\d{6,})\b")
 CARD_ID = re.compile(r"\bcard\s+([0-9a-fA-F]{24}|[0-9A-Za-z]{8})\b", re.I)
@@ -130,13 +140,49 @@ def _ident(
 
 
 def _title(clause: ActionClause, draft: Draft) -> str | None:
-    """The title the clause gives ("titled …", a quoted head), else the trigger's."""
-    return explicit_title(clause) or trigger_title(draft)
+    """The title the clause gives ("titled …", a quoted head), else the trigger's, else
+    what the thing is for ("a task to review the contract", "an issue about slow search")."""
+    return explicit_title(clause) or trigger_title(draft) or _purpose(clause)
+
+
+THING_NOUNS = r"(?:cards?|tasks?|issues?|tickets?|bugs?|to-?dos?|events?|meetings?|reminders?)"
+
+
+PURPOSE = re.compile(
+    rf"\b{THING_NOUNS}(?:\s+(?:in|on)\s+[\w-]+/[\w.-]+)?\s+(?:to|about|for|regarding)\s+"
+    r"(?P<what>.+)$",
+    re.I,
+)
+
+
+def _purpose_words(clause: ActionClause) -> str | None:
+    """The masked words of what the thing is for, up to the next marker."""
+    match = PURPOSE.search(clause.text)
+    return (Phrases.read(match.group("what")).head or None) if match else None
+
+
+def _purpose(clause: ActionClause) -> str | None:
+    """The words after "to"/"about"/"for" right after the thing's noun, when they are not
+    a place or a person ("a task to review the contract" -> "Review the contract")."""
+    what = _purpose_words(clause)
+    if (
+        what is None
+        or re.match(r"^(?:the\s+|my\s+)?(?:[#@/]|\S+/\S|\S+@)", what)
+        or is_service_word(what)
+        or re.match(r"^(?:me|us|it|them|him|her)\b", what, re.I)
+    ):
+        return None
+    what = re.sub(r"^(?:the|a|an)\s+", "", what, flags=re.I)
+    return sentence(clause.restore(what) or "") or None
 
 
 def _description(clause: ActionClause, draft: Draft, *markers: str) -> str | None:
-    """The text after one of `markers` ("with description …"), else the trigger's details."""
-    return explicit_text(clause, *markers, head=False) or detail_text(draft)
+    """The text after one of `markers` ("with description …"), else the trigger's details;
+    never the title again ("create an issue: X" is titled X)."""
+    text = explicit_text(clause, *markers, head=False)
+    if text is not None and text == explicit_title(clause):
+        text = None
+    return text or detail_text(draft)
 
 
 def _comment_text(clause: ActionClause, draft: Draft) -> str | None:
@@ -151,15 +197,22 @@ def _labels(clause: ActionClause) -> list[str] | None:
 
 
 def _container(clause: ActionClause, noun: str, service: str) -> str | None:
-    """The list/project/board a clause names: "in the Inbox list", "in Operations"."""
+    """The list/project/board a clause names: "in the Inbox list", "in Operations",
+    "(project Travel)", ", list Office"."""
     phrases = clause.phrases.after("in", "into", "to", "onto", "inside", "under", "on")
     with_noun = [p for p in phrases if re.search(rf"\b{noun}s?\b", p, re.I)]
     for phrase in with_noun:
         name = named(phrase, clause.request, noun, service)
         if name:
             return name
+    standing = _noun_then_name(clause, noun)
+    if standing:
+        return standing
+    purpose = _purpose_words(clause)
     if noun in ("list", "project"):
         for phrase in phrases:
+            if phrase == purpose:
+                continue  # "a task to review the contract": what it is for, not where
             if re.search(r"\b(?:board|workspace|folder|channel)\b|[#@/]", phrase, re.I):
                 continue
             if is_service_word(phrase) or _names_time_or_person(phrase):
@@ -168,6 +221,17 @@ def _container(clause: ActionClause, noun: str, service: str) -> str | None:
             if name:
                 return name
     return None
+
+
+def _noun_then_name(clause: ActionClause, noun: str) -> str | None:
+    """A name right after its noun anywhere in the clause, set off by a comma or a
+    parenthesis: "(project Travel)", ", list Office", "- board Roadmap"."""
+    match = re.search(
+        rf"(?:^|[(,;-])\s*(?:the\s+)?{noun}\s+(?P<name>{PLACEHOLDER.pattern}|[A-Z0-9][\w-]*"
+        r"(?:\s+[A-Z0-9][\w-]*)*)\s*(?:[),;]|$)",
+        clause.text,
+    )
+    return clause.restore(match.group("name")) if match else None
 
 
 def _names_time_or_person(phrase: str) -> bool:
@@ -257,7 +321,7 @@ def comment_on_task(clause: ActionClause, draft: Draft) -> None:
 
 def _issue_ref(clause: ActionClause, draft: Draft) -> tuple[str | None, Any]:
     """(repo, issue number or template) the clause refers to."""
-    number = ISSUE_NUMBER.search(clause.text)
+    number = REPO_ISSUE.search(clause.text) or ISSUE_NUMBER.search(clause.text)
     repo = repo_in(clause.request.restore(clause.text))
     thing = draft.latest("issue", "pull request")
     if number:
@@ -364,14 +428,17 @@ def list_and_post(clause: ActionClause, draft: Draft) -> None:
 
 
 def _message_text(clause: ActionClause, draft: Draft) -> str | None:
-    text = explicit_text(clause)
+    """What a message says: the text the clause spells out or quotes; else, for a
+    reminder, what to remind of; else the trigger's and earlier steps' data; else the words
+    the clause says without quotes ("tell #random lunch is here")."""
+    text = explicit_text(clause) or any_quote(clause)
     if text:
         return text
     if clause.verb == "remind":
-        about = clause.phrases.first("to", "about")
-        if about and not is_service_word(about) and not channels(about):
-            return f"Reminder: {clause.restore(about)}"
-    return composed_text(draft, head_object(clause))
+        about = spoken_text(clause)
+        if about:
+            return f"Reminder: {about[:1].lower()}{about[1:]}"
+    return composed_text(draft, head_object(clause)) or spoken_text(clause)
 
 
 def post_message(clause: ActionClause, draft: Draft) -> None:
@@ -422,11 +489,9 @@ def add_reaction(clause: ActionClause, draft: Draft) -> None:
 
 # --- Google Calendar ------------------------------------------------------------------------
 
-_MEETING_WORD = re.compile(
-    r"(?P<phrase>(?:[\w:-]+\s+){0,2}?(?:meeting|call|sync|appointment|stand-?up|1:1|"
-    r"one-on-one|catch-?up|interview|session|review|demo|retro(?:spective)?|workshop|lunch))\b",
-    re.I,
-)
+_MEETING_WORD = re.compile(rf"(?P<phrase>(?:[\w:-]+\s+){{0,2}}?(?:{GATHERINGS}))\b", re.I)
+# "with the team", "with Sam": who an event is with, when they are not invited by address
+_WITH_WHOM = re.compile(r"^(?:the\s+[a-z]+|[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)$")
 
 
 def _event_summary(clause: ActionClause, draft: Draft) -> str:
@@ -439,6 +504,9 @@ def _event_summary(clause: ActionClause, draft: Draft) -> str:
     match = _MEETING_WORD.search(head)
     if match:
         phrase = re.sub(r"^(?:new|quick|short|\d+\S*)\s+", "", match.group("phrase"), flags=re.I)
+        whom = clause.phrases.first("with")
+        if whom and _WITH_WHOM.match(clause.restore(whom) or ""):
+            phrase = f"{phrase} with {clause.restore(whom)}"
         return sentence(phrase)
     return "Meeting" if clause.has(r"\bmeeting\b") else "Event"
 
@@ -478,6 +546,10 @@ def list_events(clause: ActionClause, draft: Draft) -> None:
 
 # --- Gmail ----------------------------------------------------------------------------------
 
+MY_ADDRESS_QUESTION = (
+    "Which address should the email go to? Give yours, e.g. alice@example.com (I only know "
+    "your Slack account)."
+)
 SUBJECT_MARKERS = ("with subject", "with subject line", "about", "regarding", "titled", "called")
 EMAIL_WORDS = ("email", "an email", "mail")
 
@@ -510,8 +582,18 @@ def _email_subject(
     title = trigger_title(draft)
     if title is not None or not body:
         return title
-    intro = head_object(clause)
+    intro = _subject_words(head_object(clause))
     return sentence(intro) if intro and "{{" not in intro else _first_line(body)
+
+
+def _subject_words(intro: str) -> str:
+    """What the head says the email is about, without who it goes to ("the team at")."""
+    words = re.sub(r"\s+(?:at|to|for|in|on|with|via|by)$", "", intro.strip(), flags=re.I)
+    if re.fullmatch(
+        r"(?:the\s+)?(?:team|everyone|everybody|all|folks|them|him|her|people)", words, re.I
+    ):
+        return ""
+    return words
 
 
 def _add_email_step(
@@ -522,16 +604,34 @@ def _add_email_step(
     body = written
     if body is None:
         body = composed_text(draft, "" if intro.lower() in EMAIL_WORDS else intro)
+    if body is None and clause.phrases.first(*SUBJECT_MARKERS) is None:
+        body = spoken_text(clause)
     draft.add_step_asking(
         action,
         {
-            "to": addresses(clause) or _sender_of_latest_email(clause, draft),
+            "to": _recipients(clause, draft) or _sender_of_latest_email(clause, draft),
             "subject": _email_subject(clause, draft, written, body),
             "body": body,
         },
         hint,
         ask=ask,
+        questions={"to": MY_ADDRESS_QUESTION} if _to_me(clause) else None,
     )
+
+
+def _to_me(clause: ActionClause) -> bool:
+    return clause.has(r"\b(?:me|myself)\b") and not clause.has(r"\bfor\s+me\b")
+
+
+def _recipients(clause: ActionClause, draft: Draft) -> list[str]:
+    """The addresses the clause names, and the requester's own (from their Slack
+    profile) for "email me"."""
+    found = addresses(clause)
+    mine = draft.context.email
+    if _to_me(clause) and mine:
+        draft.assume(f"“me” is {mine}, the address on your Slack profile")
+        found = list(dict.fromkeys([mine, *found]))
+    return found
 
 
 def send_email(clause: ActionClause, draft: Draft) -> None:
@@ -746,15 +846,17 @@ def _file_reader(clause: ActionClause, draft: Draft, what: str) -> Reader | None
     return None
 
 
-def _github_reader(clause: ActionClause) -> Reader:
+def _github_reader(clause: ActionClause) -> Reader | None:
     verb = clause.verb
+    if verb == "assign":
+        return None  # no action assigns an existing issue
     if verb in ("label", "tag") or clause.has(r"\badd\s+(?:the\s+|a\s+)?labels?\b"):
         return add_labels
     if verb in ("comment", "reply", "respond"):
         return comment_on_issue
     if verb == "close":
         return close_issue
-    if verb in ("list", "fetch", "get") or clause.has(r"\b(?:open|closed|all)\s+issues\b"):
+    if verb in LISTING_VERBS or clause.has(r"\b(?:open|closed|all)\s+issues\b"):
         return list_issues
     return create_issue
 
@@ -809,15 +911,18 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
             "post",
             "notify",
             "make",
+            "check",
+            "monitor",
+            "poll",
         )
     ):
         return http_request
     if (
-        verb in CALENDAR_VERBS | {"list", "get", "fetch"}
+        verb in CALENDAR_VERBS | LISTING_VERBS
         and has(CALENDAR_NOUNS)
         and not has(r"\bcards?\b|\btasks?\b|\bissues?\b")
     ):
-        if verb in ("list", "get", "fetch"):
+        if verb in LISTING_VERBS:
             return list_events
         if not (
             verb in ("add", "create", "make", "put")
@@ -838,14 +943,22 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
         return create_task
     if verb == "share" and channels(clause.text):
         return post_message
-    if has(r"\bissues?\b|\bgithub\b|\bpull\s+requests?\b|\bprs?\b|\bbugs?\b") or (
-        repo_in(clause.request.restore(clause.text))
-        and verb in ("create", "open", "file", "raise", "log")
+    if (
+        REPO_ISSUE.search(clause.text)
+        or has(r"\bissues?\b|\bgithub\b|\bpull\s+requests?\b|\bprs?\b|\bbugs?\b")
+        or (
+            repo_in(clause.request.restore(clause.text))
+            and verb in ("create", "open", "file", "raise", "log")
+        )
     ):
         return _github_reader(clause)
     if has(r"\bfolders?\b") and verb in ("create", "make", "add", "set up"):
         return _file_reader(clause, draft, "folder")
-    if verb == "share" or has(r"\bshared?\s+link\b"):
+    if (
+        verb == "share"
+        or has(r"\bshared?\s+link\b")
+        or (verb == "give" and has(r"\b(?:access|permission)\b"))
+    ):
         return _file_reader(clause, draft, "share")
     if verb in ("upload", "save", "store", "copy", "back up", "put") or (
         has(r"\bfiles?\b") and verb in ("create", "add", "make", "write")
@@ -854,8 +967,10 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
     if verb == "draft" or (verb in ("write", "create") and has(r"\bdraft\b")):
         return create_draft
     if verb in ("email", "e-mail", "mail") or (
-        verb in ("send", "write") and has(r"\be-?mails?\b|\bmail\b")
+        verb in ("send", "write", "shoot", "drop") and has(r"\be-?mails?\b|\bmail\b")
     ):
+        return send_email
+    if verb == "write" and addresses(clause):
         return send_email
     if verb == "dm" or has(r"\b(?:direct|private)\s+message\b|\bDMs?\b"):
         return send_dm
@@ -873,7 +988,7 @@ def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
 
 def read_action(clause_text: str, verb: str, request: Request, draft: Draft) -> bool:
     """Add the steps one action clause asks for. False: the planner cannot map it."""
-    calendar_like = verb in CALENDAR_VERBS and re.search(
+    calendar_like = verb in CALENDAR_VERBS | LISTING_VERBS and re.search(
         CALENDAR_NOUNS, blank_values(clause_text), re.I
     )
     text, due = _cut_due(clause_text, draft)

@@ -98,6 +98,7 @@ class Draft:
     chosen: list[str] = field(default_factory=list)  # defaults the planner chose
     timed: list[TimedInput] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # parts of the request no step uses
     question: str | None = None  # a question that no missing input answers (a choice, a past time)
     choices: list[Choice] = field(default_factory=list)
     condition: str | None = None

@@ -45,6 +45,7 @@ def load_cases(path: Path) -> tuple[PlanContext, list[dict[str, Any]]]:
         user=raw.get("user"),
         timezone=raw.get("timezone", "UTC"),
         now=datetime.fromisoformat(raw["now"]) if raw.get("now") else None,
+        email=raw.get("email"),
     )
     return context, list(document["cases"])
 
@@ -83,6 +84,9 @@ def _mismatch(expected: Mapping[str, Any], result: Plan | Question) -> str:
     trigger = expected.get("trigger")
     if trigger is not None and not value_matches(trigger, document["trigger"]):
         return f"trigger {document['trigger']} does not match {trigger}"
+    unused = expected.get("unused")
+    if unused is not None and not any(value_matches(unused, part) for part in result.unused):
+        return f"the plan does not name {unused!r} as unused (unused: {list(result.unused)})"
     steps = expected.get("steps")
     if steps is None:
         return ""

@@ -15,7 +15,15 @@ from typing import Any
 from workflows.planning.draft import Draft
 from workflows.planning.phrases import Phrases, named, only_quote
 from workflows.planning.results import Choice
-from workflows.planning.text import PLACEHOLDER, channels, emails, has_keyword, paths, repos
+from workflows.planning.text import (
+    PLACEHOLDER,
+    blank_values,
+    channels,
+    emails,
+    has_keyword,
+    paths,
+    repos,
+)
 
 GITHUB_URL = re.compile(r"github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)", re.IGNORECASE)
 DRIVE_FOLDER_URL = re.compile(
@@ -80,17 +88,28 @@ def _github(clause: str, draft: Draft) -> bool:
 # --- Gmail ------------------------------------------------------------------------------
 
 _FLAGS = (
-    (r"\bimportant\b", "is:important"),
-    (r"\bstarred\b", "is:starred"),
-    (r"\bunread\b", "is:unread"),
-    (r"\battachments?\b", "has:attachment"),
+    (r"\bimportant\b|\bhigh[\s-]+priority\b|\bpriority\b", "is:important"),
+    (r"\bstarred\b|\bflagged\b|\bwith\s+a\s+star\b", "is:starred"),
+    (r"\bunread\b|\bunopened\b", "is:unread"),
+    (r"\battachments?\b|\battached\b|\bwith\s+(?:a|an)\s+(?:files?|pdfs?)\b", "has:attachment"),
 )
+# The words each Gmail search term stands for (what a plan with the term has used).
+QUERY_TERM_WORDS = {
+    "is:important": ("important", "high", "priority"),
+    "is:starred": ("starred", "flagged", "star"),
+    "is:unread": ("unread", "unopened"),
+    "has:attachment": ("attachment", "attachments", "attached", "file", "files"),
+}
+_ATTACHED_KIND = re.compile(r"\b(pdf|docx?|xlsx?|csv|pptx?|zip|png|jpe?g)s?\b", re.IGNORECASE)
 _NOT_A_SENDER = {"my", "the", "a", "an", "someone", "anyone", "somebody", "any", "our", "your"}
 
 
 def _gmail_query(clause: str, draft: Draft) -> tuple[list[str], bool]:
     """(query terms, sender understood) for an email phrase."""
     terms = [term for pattern, term in _FLAGS if has_keyword(pattern, clause)]
+    kind = _ATTACHED_KIND.search(blank_values(clause))
+    if kind and "has:attachment" in terms:
+        terms.append(f"filename:{kind.group(1).lower()}")
     sender_ok = True
     sender = re.search(r"\bfrom\s+(?P<who>\S+)", clause, re.IGNORECASE)
     if sender:
@@ -215,9 +234,8 @@ def _trello(clause: str, draft: Draft) -> bool:
     if lists:
         config["list"] = lists[0]
     draft.set_event("trello.card_created", config)
-    if "board" in draft.required_config("trello.card_created") and not boards:
-        about = f"the {lists[0]} list" if lists else "the cards"
-        draft.need("trigger", "board", f"Which Trello board is {about} on? Give the board's name.")
+    if not boards and not lists:  # a list alone is found across the person's boards
+        draft.need("trigger", "board", "Which Trello board should I watch? Give its name.")
     return True
 
 

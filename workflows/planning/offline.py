@@ -10,29 +10,35 @@ Follow-ups (`revise`) and answers to questions (`answer`) work on the same draft
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from connectors.registry import Registry
 from workflows.catalog import full_catalog
 from workflows.model import Workflow
 from workflows.planning.actions import read_action
-from workflows.planning.draft import Draft
+from workflows.planning.courtesy import strip_courtesy
+from workflows.planning.draft import Draft, StepDraft
 from workflows.planning.events import EVENT_HELP, read_event
+from workflows.planning.names import protect_names
 from workflows.planning.nearest import nearest_actions
 from workflows.planning.results import Plan, PlanContext, Question, Slot
 from workflows.planning.revise import revise
 from workflows.planning.slots import fill_slot
+from workflows.planning.spelling import correct
 from workflows.planning.summary import describe
-from workflows.planning.text import UNSUPPORTED_VERBS, Clause, Request, split_clauses
+from workflows.planning.text import (
+    UNSUPPORTED_VERBS,
+    Clause,
+    Request,
+    channels,
+    mentions,
+    split_clauses,
+)
 from workflows.planning.times import find_moment, find_schedule
 from workflows.planning.triggers import set_moment, set_schedule
+from workflows.planning.unused import unused_parts
 from workflows.validate import validate
 
-POLITE = re.compile(
-    r"^(?:(?:hey|hi|hello|ok|okay|yo)\b[\s,!]*(?:atom\b[\s,!]*)?)?"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+|kindly\s+"
-    r"|i\s+(?:want|need|would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|let'?s\s+)?",
-    re.IGNORECASE,
-)
 EXAMPLES = (
     "“every weekday at 9am post 'Standup!' in #dev”, "
     "“when an issue is opened in acme/api, create a Trello card in the Inbox list”, "
@@ -82,8 +88,12 @@ class OfflinePlanner:
     # --- reading --------------------------------------------------------------------------
 
     def read(self, text: str, context: PlanContext) -> Draft:
-        request = Request.read(POLITE.sub("", text.strip(), count=1))
+        read = Request.read(text.strip())
+        request = replace(read, masked=strip_courtesy(correct(read.masked)))
+        request, kept_times = protect_names(request, context.current_time())
         draft = Draft(request, context, self.catalog, context.current_time())
+        for words in kept_times:
+            draft.assume(f"“{words}” is part of the text, not when the workflow runs")
         for clause in split_clauses(request.masked):
             if draft.question is not None:
                 break
@@ -92,14 +102,48 @@ class OfflinePlanner:
 
     def _read_clause(self, clause: Clause, draft: Draft) -> None:
         restored = draft.request.restore(clause.text)
+        steps_before = len(draft.steps)
         if clause.verb is None:
             understood = self._read_preamble(clause, draft)
+        elif _texts_on_slack(clause):  # "text @bob that …": a Slack message, not an SMS
+            text = re.sub(r"^\w+", "message", clause.text)
+            understood = read_action(text, "message", draft.request, draft)
         elif clause.verb in UNSUPPORTED_VERBS:
             understood = False
         else:
             understood = read_action(clause.text, clause.verb, draft.request, draft)
-        if not understood:
+        if not understood and self._can_leave_out(clause, draft):
+            draft.unused.append(restored)
+        elif not understood:
             draft.unknown.append(restored)
+        elif draft.question is None:
+            self._note_unused(clause, draft, draft.steps[steps_before:])
+
+    @staticmethod
+    def _can_leave_out(clause: Clause, draft: Draft) -> bool:
+        """An action clause that maps to nothing ("and make it sticky") after others that
+        did is left out and named (the plan asks about it); a verb ATOM has no action for
+        ("delete", "archive") or a trigger it cannot watch is refused instead."""
+        return (
+            bool(draft.steps)
+            and clause.verb is not None
+            and clause.verb not in UNSUPPORTED_VERBS
+            and draft.question is None
+        )
+
+    def _note_unused(self, clause: Clause, draft: Draft, steps: list[StepDraft]) -> None:
+        """Remember the words of `clause` that neither its steps nor the trigger use."""
+        if clause.verb is None:
+            keys = [str(draft.trigger.get("event", ""))]
+            values: list[object] = [draft.trigger.get("with", {}), draft.condition]
+        else:
+            keys = [step.action for step in steps]
+            values = [step.inputs for step in steps] + [step.condition for step in steps]
+        for part in unused_parts(
+            clause.text, clause.verb, keys, values, draft.request, self.catalog, draft.now
+        ):
+            if part not in draft.unused:
+                draft.unused.append(part)
 
     def _read_preamble(self, clause: Clause, draft: Draft) -> bool:
         if clause.is_when:
@@ -148,7 +192,9 @@ class OfflinePlanner:
             return Question(
                 f"I couldn't build a workflow from that. Try for example {EXAMPLES}.", request
             )
-        return self.checked(partial, draft.context, request, tuple(draft.assumptions))
+        return self.checked(
+            partial, draft.context, request, tuple(draft.assumptions), tuple(draft.unused)
+        )
 
     def _cannot(self, draft: Draft, request: str) -> Question:
         """A refusal that helps: the nearest things ATOM can do and where the rest are
@@ -185,6 +231,7 @@ class OfflinePlanner:
         context: PlanContext,
         request: str,
         assumptions: tuple[str, ...] = (),
+        unused: tuple[str, ...] = (),
     ) -> Plan | Question:
         """A Plan if `workflow` passes validation, else a Question naming the problem."""
         problems = validate(
@@ -201,9 +248,14 @@ class OfflinePlanner:
             workflow=workflow,
             summary=describe(workflow, self.catalog, context.timezone),
             assumptions=assumptions,
+            unused=unused,
             missing_connections=missing_connections(workflow, self.catalog, context),
             planner=self.name,
         )
+
+
+def _texts_on_slack(clause: Clause) -> bool:
+    return clause.verb in ("text", "sms") and bool(mentions(clause.text) or channels(clause.text))
 
 
 def _slot_path(draft: Draft, where: str, field: str) -> str:

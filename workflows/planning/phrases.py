@@ -19,7 +19,7 @@ MARKER = re.compile(
     r"(?:(?<=\s)|^)(?P<marker>"
     r"titled|entitled|called|named|saying|that\s+says|which\s+says|that\s+reads|reading"
     r"|with\s+(?:the\s+|a\s+)?(?:title|name|subject(?:\s+line)?|text|message|body|content"
-    r"|description|notes?|labels?|tags?|comment|agenda)"
+    r"|description|notes?|labels?|tags?|comment|agenda)|containing"
     r"|and\s+(?:the\s+|a\s+)?(?:body|text|message|description)|know(?:\s+that)?"
     r"|with|about|regarding|into|inside|in|to(?!\s+-?\s*do\b)|onto|on|for|due(?:\s+on|\s+by)?"
     r"|assigned\s+to|assign(?:ed)?\s+(?:it\s+)?to|from|under|labell?ed|tagged|as|that|:)"
@@ -91,7 +91,14 @@ class Phrases:
 
 
 def is_service_word(phrase: str) -> bool:
-    return clean_name(phrase).lower() in SERVICE_WORDS
+    """Whether the phrase is only a service or a pronoun ("Trello", "my drive", "it") —
+    not a name written in capitals ("IT", "US")."""
+    name = clean_name(phrase)
+    return name.lower() in SERVICE_WORDS and not _acronym(name)
+
+
+def _acronym(name: str) -> bool:
+    return len(name) > 1 and name.isupper()
 
 
 def named(phrase: str, request: Request, noun: str, prefixes: str = "") -> str | None:
@@ -111,7 +118,7 @@ def named(phrase: str, request: Request, noun: str, prefixes: str = "") -> str |
         )
     name = match.group("name") if match else text
     name = request.restore(clean_name(name))
-    if not name or name.lower() in SERVICE_WORDS or name.lower() == noun:
+    if not name or is_service_word(name) or name.lower() == noun:
         return None
     return name
 
@@ -125,8 +132,11 @@ def restore_text(phrase: str | None, request: Request) -> str | None:
 
 
 def only_quote(phrase: str | None, request: Request) -> str | None:
-    """The quoted words when the phrase is just a quotation ('X' or "X"), else None."""
+    """The quoted words when the phrase is a quotation ('X' or "X"), alone or followed
+    only by an aside ("'X' (project IT)", "'X', list Office"), else None."""
     if phrase is None:
         return None
-    match = PLACEHOLDER.fullmatch(phrase.strip(" ,;:."))
-    return request.quotes[int(match.group(1))] if match else None
+    match = re.fullmatch(
+        rf"({PLACEHOLDER.pattern})(?:\s*(?:\(.*\)|,.*))?", phrase.strip(" ,;:."), re.S
+    )
+    return request.quotes[int(match.group(2))] if match else None

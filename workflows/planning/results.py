@@ -23,13 +23,15 @@ class PlanContext:
     zone (schedules and calendar times are in it); `now` the current time (default: the
     clock); `connected` the services they have connected (None: unknown — then no
     missing connections are reported); `editing` the pending workflow a follow-up
-    revises."""
+    revises; `email` the requester's address from their Slack profile ("email me"), None
+    when unknown."""
 
     user: str | None = None
     timezone: str = "UTC"
     now: datetime | None = None
     connected: frozenset[str] | None = None
     editing: Workflow | None = None
+    email: str | None = None
 
     def zone(self) -> ZoneInfo:
         try:
@@ -52,12 +54,14 @@ class Plan:
     `summary` is a few lines a person can check ("When a new issue is opened in
     acme/api: 1. …"); `assumptions` lists defaults the planner chose (a time of day, an
     event length) so the person can correct them; `missing_connections` names services
-    the workflow uses that the person has not connected yet."""
+    the workflow uses that the person has not connected yet; `unused` the parts of the
+    request the plan does not use ("with a red label"), so nothing is dropped silently."""
 
     workflow: Workflow
     summary: str
     assumptions: tuple[str, ...] = ()
     missing_connections: tuple[str, ...] = ()
+    unused: tuple[str, ...] = ()
     planner: str = "offline"
 
 

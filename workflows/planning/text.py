@@ -199,6 +199,17 @@ ACTION_VERBS = (
     "get",
     "wait",
     "forward",
+    "check",
+    "monitor",
+    "poll",
+    "show",
+    "drop",
+    "shoot",
+    "shout",
+    "broadcast",
+    "inform",
+    "warn",
+    "give",
 )
 UNSUPPORTED_VERBS = (
     "archive",
@@ -236,6 +247,8 @@ WHEN_WORDS = (
 # opened in acme/api create a card"); the others are too often nouns ("the Inbox list").
 STRONG_VERBS = frozenset(
     {
+        "open",
+        "raise",
         "create",
         "make",
         "add",
@@ -270,11 +283,17 @@ STRONG_VERBS = frozenset(
         "react",
         "assign",
         "copy",
+        "check",
+        "monitor",
+        "shout",
+        "broadcast",
+        "inform",
+        "warn",
     }
 )
 _NOUN_BEFORE = re.compile(
     r"\b(?:a|an|the|new|any|every|each|some|my|our|your|their|his|her|its|this|that|one|"
-    r"important|urgent|unread|starred|incoming|i|we|you|someone|somebody|anyone|they|he|she|"
+    r"important|urgent|unread|starred|flagged|incoming|i|we|you|someone|somebody|anyone|they|he|she|"
     r"is|are|was|were|be|been|gets?|got|receive[sd]?|to|of|for|no)\s+$",
     re.IGNORECASE,
 )
@@ -282,6 +301,20 @@ _VERB = re.compile(
     r"\b(?:please\s+)?(?P<verb>"
     + "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in ACTION_VERBS + UNSUPPORTED_VERBS)
     + r")\b(?![-'])",
+    re.IGNORECASE,
+)
+# Verbs that are actions only when what they list follows ("list the open issues of
+# acme/api", "show my calendar"); otherwise they are nouns or names.
+LISTING_ONLY = frozenset({"list", "show"})
+_LISTED = re.compile(
+    r"(?:\s+\S+){0,4}?\s+(?:issues|events|meetings|calendar|agenda|prs|pull\s+requests|"
+    r"schedule|what)\b|\s+me\b",
+    re.IGNORECASE,
+)
+# Verbs that are actions only before what they call ("call https://…", "hit the webhook").
+CALLING_ONLY = frozenset({"call", "hit"})
+_CALLED = re.compile(
+    r"(?:\s+\S+){0,3}?\s+(?:https?://|(?:the\s+|my\s+|our\s+)?(?:webhook|endpoint|api|url)\b)",
     re.IGNORECASE,
 )
 _BOUNDARY = re.compile(
@@ -324,6 +357,10 @@ def _verb_starts(masked: str) -> list[tuple[int, str]]:
         if _NOUN_BEFORE.search(before):
             continue
         verb = re.sub(r"\s+", " ", match.group("verb").lower())
+        if verb in LISTING_ONLY and not _LISTED.match(masked, match.end()):
+            continue  # ", list Office": a Trello list, not "list the open issues"
+        if verb in CALLING_ONLY and not _CALLED.match(masked, match.end()):
+            continue  # "the client call": a meeting, not "call https://…"
         at_boundary = _BOUNDARY.search(before) is not None
         opens_actions = not starts and verb in STRONG_VERBS
         if at_boundary or opens_actions:

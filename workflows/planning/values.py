@@ -22,7 +22,7 @@ from workflows.planning.text import (
 from workflows.planning.times import Moment
 from workflows.planning.words import format_moment
 
-TITLE_MARKERS = ("titled", "entitled", "called", "named", "with title", "with name")
+TITLE_MARKERS = ("titled", "entitled", "called", "named", "with title", "with name", ":")
 TEXT_MARKERS = (
     "saying",
     "that says",
@@ -132,7 +132,7 @@ def any_quote(clause: ActionClause) -> str | None:
 def explicit_title(clause: ActionClause) -> str | None:
     phrase = clause.phrases.first(*TITLE_MARKERS)
     if phrase is not None:
-        return clause.restore(phrase)
+        return only_quote(phrase, clause.request) or clause.restore(phrase)
     return head_quote(clause)
 
 
@@ -157,6 +157,42 @@ def head_object(clause: ActionClause) -> str:
     words = re.sub(r"^\s*(?:the|a|an|our|my|its|their|this|that)\s+", "", words.strip(), flags=re.I)
     words = re.sub(r"\s+", " ", words).strip(" ,.")
     return "" if words.lower() in GENERIC_OBJECTS or is_service_word(words) else words
+
+
+RECIPIENT = re.compile(
+    r"(?:\b(?:to|in|on|into|at|for)\s+)?(?:\b(?:everyone|everybody|the\s+team|people|folks|"
+    r"all)\s+(?:in|on|at)\s+)?(?:the\s+)?(?<![\w&])[#@][\w.-]+(?:\s+(?:channel|chanel)\b)?"
+    r"|^(?:me|us|myself)\b|\b(?:on|via|in|through|over|by)\s+(?:slack|e-?mail)\b"
+    r"|\b(?:an?\s+)?(?:slack\s+|e-?mail\s+)?message\b|\ban?\s+e-?mail\b"
+    r"|(?:\b(?:to|at)\s+)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
+# Verbs whose object is the thing sent ("post the agenda"), not words said to someone.
+OBJECT_VERBS = frozenset({"post", "send", "share", "announce", "forward", "put"})
+THING_NAMED = re.compile(
+    r"^(?:the|our|my|your|their|this|these|those|today'?s|tomorrow'?s|latest|current)\b",
+    re.IGNORECASE,
+)
+LEAD_IN = re.compile(r"^(?:(?:know|that|to|about|of|with|saying|:)\b\s*|[:,-]\s*)+", re.IGNORECASE)
+
+
+def spoken_text(clause: ActionClause) -> str | None:
+    """The message a messaging clause says without quotes or a marker: what is left of it
+    once the verb, the people and channels it goes to and the lead-in words are taken
+    ("tell #random the coffee machine is fixed" -> "The coffee machine is fixed",
+    "remind #ops to rotate the keys" -> "rotate the keys"). None when nothing is left."""
+    words = re.sub(rf"^\W*{re.escape(clause.verb)}\b", "", clause.text, flags=re.I).strip()
+    previous = None
+    while previous != words:
+        previous = words
+        words = RECIPIENT.sub(" ", words).strip(" ,")
+        words = LEAD_IN.sub("", re.sub(r"\s+", " ", words)).strip(" ,")
+    text = clause.restore(words)
+    if not text or text.lower() in GENERIC_OBJECTS or is_service_word(text):
+        return None
+    if clause.verb in OBJECT_VERBS and THING_NAMED.match(text):
+        return None  # "post the weather": a thing to fetch, not a message
+    return sentence(text)
 
 
 def people(clause: ActionClause, draft: Draft) -> list[str]:

@@ -28,3 +28,13 @@ def _template_words(expression: str) -> str:
     path = re.split(r"[\s|(]", expression.strip(), maxsplit=1)[0]
     parts = [p for p in path.split(".") if p not in ("trigger", "steps", "workflow")]
     return " ".join(p.replace("_", " ") for p in parts) or "trigger data"
+
+
+def unused_line(parts: tuple[str, ...] | list[str]) -> str:
+    """The preview's line for what a plan leaves out, with the question it raises."""
+    quoted = ", ".join(f"“{part}”" for part in parts)
+    them = "it" if len(parts) == 1 else "them"
+    return (
+        f"I did not use: {quoted}. How should the workflow use {them}? Reply in this thread "
+        f"to change the plan, or approve it without {them}."
+    )
