@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.registry import Registry
 from workflows.model import EventTrigger, ScheduleTrigger, Step, Workflow
+from workflows.planning.hazards import bold_hazards
 from workflows.planning.times import WEEKDAY_NAMES
 from workflows.planning.words import format_moment, readable
 
@@ -245,6 +246,9 @@ def describe_step(step: Step, catalog: Registry) -> str:
         sentence += f" — only if `{step.if_}`"
     if step.for_each is not None:
         sentence += f" — for each of {readable(step.for_each)}"
+    hazards = bold_hazards(step, catalog)
+    if hazards:
+        sentence += f" — {hazards}"
     return sentence
 
 
