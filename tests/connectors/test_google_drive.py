@@ -358,9 +358,9 @@ async def test_a_name_several_files_share_or_no_file_has_is_an_error(
 ) -> None:
     drive.add_file("q3.pdf", content=b"1")
     drive.add_file("q3.pdf", content=b"2")
-    with pytest.raises(InvalidInput, match="2 files named 'q3.pdf'"):
+    with pytest.raises(InvalidInput, match=r"2 files named 'q3\.pdf'"):
         await run(ctx, "download_file", name="q3.pdf")
-    with pytest.raises(NotFound, match="no file named 'q4.pdf'"):
+    with pytest.raises(NotFound, match=r"no file named 'q4\.pdf'"):
         await run(ctx, "download_file", name="q4.pdf")
     with pytest.raises(NotFound, match="no folder named 'Nope'"):
         await run(ctx, "download_file", name="Nope/q3.pdf")
