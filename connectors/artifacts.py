@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -67,12 +67,20 @@ class ArtifactStore:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise self._too_large(service)
+                        raise self.too_large(service)
                     out.write(chunk)
             partial.rename(final)
         finally:
             partial.unlink(missing_ok=True)
         return REFERENCE_PREFIX + artifact_id, size
+
+    async def write_bytes(self, data: bytes, *, service: str) -> tuple[str, int]:
+        """Store bytes a service sent whole (e.g. inside a JSON body)."""
+
+        async def whole() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.write(whole(), service=service)
 
     async def write_response(self, response: httpx.Response, *, service: str) -> tuple[str, int]:
         """Store a streamed response's body as it arrives (see `ServiceHttp.request`'s
@@ -81,14 +89,16 @@ class ArtifactStore:
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:
-                raise self._too_large(service)
+                raise self.too_large(service)
             return await self.write(response.aiter_bytes(), service=service)
         finally:
             await response.aclose()
 
-    def _too_large(self, service: str) -> ArtifactTooLarge:
+    def too_large(self, service: str, name: str = "") -> ArtifactTooLarge:
+        """The error for a file (`name`, if known) over the size limit."""
+        what = f"{name} is" if name else "the file is"
         return ArtifactTooLarge(
-            f"{service}: the file is larger than the {self.max_bytes} bytes "
+            f"{service}: {what} larger than the {self.max_bytes} bytes "
             "a step may pass on (ATOM_ARTIFACT_MAX_BYTES).",
             service=service,
         )

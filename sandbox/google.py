@@ -645,15 +645,43 @@ class MailMessage:
                 "body": {"size": 0},
             }
         else:
-            resource["payload"] = _part_resource(self.parsed, "")
+            resource["payload"] = _part_resource(self.parsed, "", self.id)
         return resource
+
+    def attachment(self, attachment_id: str) -> bytes | None:
+        """The decoded bytes of the attachment `attachment_id` names, if it is one of
+        this message's."""
+        for part_id, part in _leaf_parts(self.parsed, ""):
+            if part.get_filename() and _attachment_id(self.id, part_id) == attachment_id:
+                return part.get_payload(decode=True) or b""
+        return None
 
 
 def _part_headers(part: EmailMessage) -> list[dict[str, str]]:
     return [{"name": name, "value": str(value)} for name, value in part.items()]
 
 
-def _part_resource(part: EmailMessage, part_id: str) -> dict[str, Any]:
+def _child_id(part_id: str, index: int) -> str:
+    return f"{part_id}.{index}" if part_id else str(index)
+
+
+def _leaf_parts(part: EmailMessage, part_id: str) -> Iterable[tuple[str, EmailMessage]]:
+    if not part.is_multipart():
+        yield part_id, part
+        return
+    for i, child in enumerate(part.iter_parts()):
+        yield from _leaf_parts(child, _child_id(part_id, i))  # type: ignore[arg-type]
+
+
+def _attachment_id(message_id: str, part_id: str) -> str:
+    """An opaque attachment id, stable for a message's part (Gmail's are long tokens)."""
+    digest = hashlib.sha256(f"{message_id}/{part_id}".encode()).digest()
+    return "ANGjdJ" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _part_resource(part: EmailMessage, part_id: str, message_id: str) -> dict[str, Any]:
+    """A MessagePart: leaf parts carry their data inline, except attachments, whose body
+    has an `attachmentId` to fetch with messages.attachments.get."""
     resource: dict[str, Any] = {
         "partId": part_id,
         "mimeType": part.get_content_type(),
@@ -661,14 +689,16 @@ def _part_resource(part: EmailMessage, part_id: str) -> dict[str, Any]:
         "headers": _part_headers(part),
     }
     if part.is_multipart():
-        children = list(part.iter_parts())
         resource["body"] = {"size": 0}
         resource["parts"] = [
-            _part_resource(child, f"{part_id}.{i}" if part_id else str(i))  # type: ignore[arg-type]
-            for i, child in enumerate(children)
+            _part_resource(child, _child_id(part_id, i), message_id)  # type: ignore[arg-type]
+            for i, child in enumerate(part.iter_parts())
         ]
+        return resource
+    data = part.get_payload(decode=True) or b""
+    if part.get_filename():
+        resource["body"] = {"attachmentId": _attachment_id(message_id, part_id), "size": len(data)}
     else:
-        data = part.get_payload(decode=True) or b""
         resource["body"] = {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()}
     return resource
 
@@ -687,6 +717,11 @@ class GmailEmulator(GoogleEmulator):
             Route(f"{user}/messages/send", self.send_message, methods=["POST"]),
             Route(f"{user}/messages", self.list_messages, methods=["GET"]),
             Route(f"{user}/messages/{{message_id}}", self.get_message, methods=["GET"]),
+            Route(
+                f"{user}/messages/{{message_id}}/attachments/{{attachment_id}}",
+                self.get_attachment,
+                methods=["GET"],
+            ),
             Route(f"{user}/drafts", self.create_draft, methods=["POST"]),
         ]
 
@@ -710,9 +745,10 @@ class GmailEmulator(GoogleEmulator):
         to: str = SANDBOX_ADDRESS,
         labels: Sequence[str] = ("INBOX", "UNREAD"),
         received_at: datetime | None = None,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
     ) -> MailMessage:
         """Put a received message in the mailbox, as if Gmail accepted it at
-        `received_at` (default: now)."""
+        `received_at` (default: now); `attachments` are (file name, MIME type, bytes)."""
         moment = received_at or self.now()
         message = EmailMessage(policy=policy.SMTP)
         message["From"] = sender
@@ -721,6 +757,9 @@ class GmailEmulator(GoogleEmulator):
         message["Date"] = format_datetime(moment)
         message["Message-ID"] = make_msgid(domain="mail.example.com")
         message.set_content(body)
+        for filename, mime_type, data in attachments:
+            maintype, _, subtype = mime_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         return self._store(message.as_bytes(), list(labels), moment)
 
     # --- endpoints ---
@@ -789,14 +828,40 @@ class GmailEmulator(GoogleEmulator):
         fmt = enum_param(request, "format", ("minimal", "full", "raw", "metadata")) or "full"
         if fmt in ("full", "raw") and _metadata_only(grant):
             raise EmulatorError(403, f"Metadata scope doesn't allow format {fmt.upper()}")
-        with self.lock:
-            message = self.messages.get(request.path_params["message_id"])
-        if message is None:
-            raise EmulatorError(404, "Requested entity was not found.")
+        message = self._message(request)
         wanted = request.query_params.getlist("metadataHeaders")
         return JSONResponse(message.resource(fmt, wanted))
 
+    async def get_attachment(self, request: Request) -> Response:
+        """users.messages.attachments.get: a MessagePartBody with the data base64url."""
+        grant = self.authorize(request, GMAIL_GET)
+        self._check_user(request, grant)
+        if _metadata_only(grant):
+            raise EmulatorError(403, "Metadata scope doesn't allow attachment download")
+        data = self._message(request).attachment(request.path_params["attachment_id"])
+        if data is None:
+            raise EmulatorError(404, "Requested entity was not found.")
+        return JSONResponse(
+            {
+                "attachmentId": request.path_params["attachment_id"],
+                "size": len(data),
+                "data": base64.urlsafe_b64encode(data).decode(),
+            }
+        )
+
     # --- helpers ---
+
+    def _message(self, request: Request) -> MailMessage:
+        """The message the path names: 400 for an id that cannot be one (Gmail's ids are
+        hexadecimal), 404 for one that is not in the mailbox."""
+        message_id = request.path_params["message_id"]
+        if not re.fullmatch(r"[0-9a-fA-F]+", message_id):
+            raise bad_request("Invalid id value", reason="invalidArgument")
+        with self.lock:
+            message = self.messages.get(message_id)
+        if message is None:
+            raise EmulatorError(404, "Requested entity was not found.")
+        return message
 
     def _check_user(self, request: Request, grant: Grant) -> None:
         user_id = request.path_params["user_id"]
