@@ -204,16 +204,16 @@ def describe_effects(steps: list[Step]) -> str:
         for name in TARGET_INPUTS:
             if name in step.with_:
                 targets.setdefault(step.action, []).append(_short(step.with_[name]))
+    repeated = {step.action for step in steps if step.for_each is not None}
     phrases = []
     for action, count in counts.items():
         template = EFFECTS.get(action, f"runs {action}" + (" {n} times" if count > 1 else ""))
-        phrases.append(
-            template.format(
-                n=count,
-                s="s" if count > 1 else "",
-                targets=", ".join(dict.fromkeys(targets.get(action, []))) or "someone",
-            )
+        phrase = template.format(
+            n=count,
+            s="s" if count > 1 else "",
+            targets=", ".join(dict.fromkeys(targets.get(action, []))) or "someone",
         )
+        phrases.append(phrase + (" per item" if action in repeated else ""))
     return ", ".join(phrases) if phrases else "does nothing"
 
 

@@ -117,7 +117,12 @@ def copy_file(clause: ActionClause, draft: Draft) -> None:
         questions={k: FILE_QUESTION for k in located},
     )
     file = f"{{{{ steps.{download.id}.file }}}}"
-    name = f"{{{{ steps.{download.id}.name }}}}"
+    named = next((v for v in located.values() if v), None)
+    # A file named with its extension keeps its name; a Google Doc exported gets one.
+    if named and re.search(r"\.\w{1,5}$", named):
+        name = named.rsplit("/", 1)[-1]
+    else:
+        name = f"{{{{ steps.{download.id}.name }}}}"
     if destination == "google_drive":
         draft.add_step("google_drive.upload_file", _drive_destination(clause, name, file), "upload")
         if re.search(REPLACE, clause.text, re.I):
