@@ -19,6 +19,7 @@ from workflows.model import Step, Workflow
 from workflows.planner import Plan, Planner
 from workflows.planning.evaluation import evaluate
 from workflows.planning.hazards import step_hazards
+from workflows.planning.llm import describe_action
 from workflows.planning.summary import describe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +112,12 @@ def test_the_warning_names_the_path_and_a_run_time_mode_counts() -> None:
         Workflow.model_validate({"name": "x", "trigger": {"type": "manual"}, "steps": [delete]}),
         CATALOG,
     )
+
+
+def test_the_llm_planner_is_told_what_can_overwrite_or_delete() -> None:
+    upload = describe_action(CATALOG.actions["dropbox.upload_file"])
+    assert "(can overwrite `path` when mode=overwrite)" in upload
+    assert "(can delete `event_id`)" in describe_action(
+        CATALOG.actions["google_calendar.delete_event"]
+    )
+    assert "can" not in describe_action(CATALOG.actions["google_drive.upload_file"]).split("\n")[0]
