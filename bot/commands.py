@@ -82,7 +82,10 @@ async def _show(call: Invocation) -> Reply:
     record = await operations.owned_workflow(
         call.services, call.team_id, call.user_id, call.args[0]
     )
-    return Reply(record.name, workflow_detail_blocks(record, call.services.service_titles()))
+    return Reply(
+        record.name,
+        workflow_detail_blocks(record, call.services.service_titles(), call.services.registry),
+    )
 
 
 async def _runs(call: Invocation) -> Reply:

@@ -140,6 +140,7 @@ async def show_result(
             services.service_titles(),
             await missing_connections(services, where, result.workflow, connected),
             where.user_id,
+            services.registry,
         )
         if result.assumptions:
             blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))

@@ -1,6 +1,7 @@
 """Files passed between steps: a download stores its bytes here and its output carries
 only a reference (`artifact:<id>`), which a later step's `file` input hands back.
 
+Downloads stream into the store (`write_response`) where the service streams.
 Storage is a folder on disk (`artifact_dir`, default `<data_dir>/artifacts`). Disk, not
 database rows: files up to `artifact_max_bytes` are written chunk by chunk as they
 arrive, without holding them in memory or in a transaction. A deployment with several
@@ -13,8 +14,10 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
+
+import httpx
 
 from connectors.base import InvalidInput, NotFound
 from core.settings import Settings
@@ -64,16 +67,41 @@ class ArtifactStore:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise ArtifactTooLarge(
-                            f"{service}: the file is larger than the {self.max_bytes} bytes "
-                            "a step may pass on (ATOM_ARTIFACT_MAX_BYTES).",
-                            service=service,
-                        )
+                        raise self.too_large(service)
                     out.write(chunk)
             partial.rename(final)
         finally:
             partial.unlink(missing_ok=True)
         return REFERENCE_PREFIX + artifact_id, size
+
+    async def write_bytes(self, data: bytes, *, service: str) -> tuple[str, int]:
+        """Store bytes a service sent whole (e.g. inside a JSON body)."""
+
+        async def whole() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.write(whole(), service=service)
+
+    async def write_response(self, response: httpx.Response, *, service: str) -> tuple[str, int]:
+        """Store a streamed response's body as it arrives (see `ServiceHttp.request`'s
+        `stream`), refusing at once when its Content-Length is over the limit; the
+        response is closed either way."""
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise self.too_large(service)
+            return await self.write(response.aiter_bytes(), service=service)
+        finally:
+            await response.aclose()
+
+    def too_large(self, service: str, name: str = "") -> ArtifactTooLarge:
+        """The error for a file (`name`, if known) over the size limit."""
+        what = f"{name} is" if name else "the file is"
+        return ArtifactTooLarge(
+            f"{service}: {what} larger than the {self.max_bytes} bytes "
+            "a step may pass on (ATOM_ARTIFACT_MAX_BYTES).",
+            service=service,
+        )
 
     def read(self, reference: str) -> bytes:
         """The bytes of a stored file."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_type_hints
 
 import httpx
 from pydantic import BaseModel
@@ -260,6 +260,20 @@ ActionHandler = Callable[[ActionContext, Any], Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True)
+class Destroys:
+    """Existing data an action can destroy, declared so every plan can say so: it
+    `effect`s the thing its `target` input names, when its inputs equal `when` (name,
+    value pairs; a value left out counts at its default; no pairs: always), e.g.
+    `Destroys("overwrites", "path", when=(("mode", "overwrite"),))`; `thing` names what
+    the target is in words ("calendar event")."""
+
+    effect: Literal["overwrites", "deletes"]
+    target: str
+    when: tuple[tuple[str, Any], ...] = ()
+    thing: str = ""
+
+
+@dataclass(frozen=True)
 class Action:
     connector: str
     name: str
@@ -269,6 +283,7 @@ class Action:
     handler: ActionHandler
     scopes: tuple[str, ...]
     idempotent: bool
+    destroys: tuple[Destroys, ...] = ()
 
     @property
     def key(self) -> str:
@@ -356,10 +371,16 @@ class Connector:
     events: dict[str, Event] = field(default_factory=dict)
 
     def action(
-        self, *, scopes: tuple[str, ...] = (), idempotent: bool, name: str | None = None
+        self,
+        *,
+        scopes: tuple[str, ...] = (),
+        idempotent: bool,
+        name: str | None = None,
+        destroys: tuple[Destroys, ...] = (),
     ) -> Callable[[ActionHandler], ActionHandler]:
         """Declare an action; its models come from the handler's type hints and its
-        description from the docstring's first line."""
+        description from the docstring's first line. `destroys` declares what existing
+        data it can overwrite or delete (plans warn about it)."""
 
         def register(handler: ActionHandler) -> ActionHandler:
             hints = get_type_hints(handler)
@@ -374,6 +395,7 @@ class Connector:
                 handler=handler,
                 scopes=scopes,
                 idempotent=idempotent,
+                destroys=destroys,
             )
             return handler
 

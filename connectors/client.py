@@ -171,6 +171,7 @@ class ServiceHttp:
         idempotent: bool,
         authenticated: bool = True,
         allow_status: Collection[int] = (),
+        stream: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request and return a 2xx/3xx response, or raise a ConnectorError.
@@ -178,7 +179,8 @@ class ServiceHttp:
         `path` is relative to the base URL (or absolute, e.g. a Dropbox content URL);
         `allow_status` lists error statuses to return instead of raising (e.g. 410 Gone
         on a repeated delete); `kwargs` go to httpx (params, json, content, data, files,
-        headers).
+        headers). With `stream` a 2xx body is left unread, for the caller to iterate
+        (`aiter_bytes`) and close (`aclose`); error bodies are always read.
         """
         target = self.url(path)
         circuit = self.circuit_name(target)
@@ -192,7 +194,7 @@ class ServiceHttp:
             if credentials is not None:
                 self.sign(request, credentials)
             try:
-                response = await self._send(request)
+                response = await self._send(request, stream=stream)
             except _NOT_SENT as exc:
                 breaker.record_failure()
                 error = Unavailable(
@@ -249,10 +251,11 @@ class ServiceHttp:
                 f"{self.service} answered with something that is not JSON.", service=self.service
             ) from exc
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
         started = time.perf_counter()
-        response = await self.pool.client.send(request)
-        await response.aread()
+        response = await self.pool.client.send(request, stream=True)
+        if not (stream and response.is_success):
+            await response.aread()
         log.debug(
             "http %s %s %s -> %d in %.0fms",
             self.service,

@@ -12,7 +12,6 @@ parse get a 400 with a plain-text explanation, and token problems a 401
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any, Literal, Self
 
 import httpx
@@ -22,6 +21,7 @@ from connectors.base import (
     ActionContext,
     Connector,
     ConnectorError,
+    Destroys,
     EventItem,
     InvalidInput,
     NotFound,
@@ -263,7 +263,11 @@ async def rpc(ctx: ActionContext, route: str, arg: dict[str, Any], *, idempotent
 # --- actions -------------------------------------------------------------------------
 
 
-@connector.action(scopes=("files.content.write",), idempotent=False)
+@connector.action(
+    scopes=("files.content.write",),
+    idempotent=False,
+    destroys=(Destroys("overwrites", "path", when=(("mode", "overwrite"),)),),
+)
 async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
     """Save text, or a file from an earlier step, as a file in Dropbox."""
     content = (
@@ -286,10 +290,6 @@ async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
     return FileOutput.from_api(entry)
 
 
-async def _single_chunk(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
 @connector.action(scopes=("files.content.read",), idempotent=True)
 async def download_file(ctx: ActionContext, data: DownloadFileInput) -> DownloadedFile:
     """Read a file from Dropbox (it stays unchanged) and keep it for a later step."""
@@ -299,14 +299,13 @@ async def download_file(ctx: ActionContext, data: DownloadFileInput) -> Download
         download_url,
         idempotent=True,
         allow_status=(409,),
+        stream=True,
         headers={"Dropbox-API-Arg": api_arg_header({"path": dropbox_path(data.path)})},
     )
     if response.status_code == 409:
         raise route_error(response)
     entry = json.loads(response.headers["Dropbox-API-Result"])
-    file, size = await ctx.artifact_store().write(
-        _single_chunk(response.content), service="dropbox"
-    )
+    file, size = await ctx.artifact_store().write_response(response, service="dropbox")
     return DownloadedFile(
         file=file,
         name=entry.get("name", ""),

@@ -30,6 +30,7 @@ GMAIL_COMPOSE = SCOPE_PREFIX + "gmail.compose"
 GMAIL_READONLY = SCOPE_PREFIX + "gmail.readonly"
 DRIVE_FILE = SCOPE_PREFIX + "drive.file"
 DRIVE_METADATA_READONLY = SCOPE_PREFIX + "drive.metadata.readonly"
+DRIVE_READONLY = SCOPE_PREFIX + "drive.readonly"
 
 GOOGLE_OAUTH = OAuth2Auth(
     authorize_url="https://accounts.google.com/o/oauth2/v2/auth",

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from connectors.base import ActionContext, EventItem, NotFound, PollResult
+from connectors.base import ActionContext, Destroys, EventItem, NotFound, PollResult
 from connectors.cursors import TimeCursor, parse_rfc3339, rfc3339
 from connectors.google import (
     CALENDAR_EVENTS,
@@ -257,7 +257,11 @@ async def list_events(ctx: ActionContext, data: ListEventsInput) -> ListEventsOu
     return ListEventsOutput(events=[event_output(item) for item in items])
 
 
-@connector.action(scopes=(CALENDAR_EVENTS,), idempotent=True)
+@connector.action(
+    scopes=(CALENDAR_EVENTS,),
+    idempotent=True,
+    destroys=(Destroys("deletes", "event_id", thing="calendar event"),),
+)
 async def delete_event(ctx: ActionContext, data: DeleteEventInput) -> DeleteEventOutput:
     """Delete (cancel) a calendar event, notifying its guests."""
     try:

@@ -1,12 +1,19 @@
-"""Google Drive: upload files, create folders, share; trigger on new files (polled).
+"""Google Drive: read and upload files, create folders, share; trigger on new files.
 
 API: https://developers.google.com/workspace/drive/api/reference/rest/v3 — the base
 URL setting is the API host (`https://www.googleapis.com`): metadata calls go to
 `/drive/v3/…`, content to `/upload/drive/v3/files`.
 
-Actions use the `drive.file` scope, so they reach the files ATOM created (or the user
-opened with it). Watching a folder for new files needs to see other people's files too,
-so `file_created` asks for `drive.metadata.readonly`.
+Actions that write use the `drive.file` scope, so they reach the files ATOM created (or
+the user opened with it). Reading a file the user made (`download_file`) needs
+`drive.readonly`; watching a folder for new files needs to see other people's files
+too, so `file_created` asks for `drive.metadata.readonly`.
+
+Uploads never replace a file: Drive keeps files with the same name side by side, so
+`upload_file` always creates a new one. Files up to 5 MB go in one multipart request,
+larger ones through a resumable session (metadata first, then the bytes to the session
+URI Drive answers with). Downloads stream into the artifact store; Google Docs, Sheets
+and Slides have no bytes of their own and are exported (PDF, CSV for Sheets).
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from connectors.base import ActionContext, EventItem, InvalidInput, PollResult
+from connectors.base import ActionContext, EventItem, InvalidInput, NotFound, PollResult
 from connectors.cursors import TimeCursor, parse_rfc3339, rfc3339
 from connectors.google import (
     DRIVE_FILE,
     DRIVE_METADATA_READONLY,
+    DRIVE_READONLY,
     MAX_POLL_PAGES,
     google_connector,
     list_pages,
@@ -35,14 +43,23 @@ from connectors.google import (
 connector = google_connector(
     name="google_drive",
     title="Google Drive",
-    description="Upload files, create folders and share them in Google Drive; react to new files.",
+    description="Read and upload files, create folders and share them in Google Drive; "
+    "react to new files.",
     base_url_setting="google_drive_base_url",
 )
 
 FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
+GOOGLE_APPS = "application/vnd.google-apps."
 FILE_FIELDS = "id,name,mimeType,webViewLink,parents,createdTime"
 MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for uploadType=multipart
 LIST_PAGE_SIZE = 100
+# What a Docs Editors file is exported to by default, and the extension its copy gets.
+EXPORT_DEFAULTS = {
+    GOOGLE_APPS + "document": ("application/pdf", ".pdf"),
+    GOOGLE_APPS + "spreadsheet": ("text/csv", ".csv"),
+    GOOGLE_APPS + "presentation": ("application/pdf", ".pdf"),
+    GOOGLE_APPS + "drawing": ("application/pdf", ".pdf"),
+}
 
 
 # --- models --------------------------------------------------------------------------
@@ -54,6 +71,9 @@ class UploadFileInput(BaseModel):
     content_base64: str | None = Field(
         None, description="Binary content, base64-encoded (instead of `content`)."
     )
+    file: str | None = Field(
+        None, description='A file from an earlier step, e.g. "{{ steps.download.file }}".'
+    )
     mime_type: str | None = Field(
         None, description="MIME type; guessed from the name when omitted."
     )
@@ -62,8 +82,12 @@ class UploadFileInput(BaseModel):
 
     @model_validator(mode="after")
     def _one_content(self) -> UploadFileInput:
-        if (self.content is None) == (self.content_base64 is None):
-            raise ValueError("give exactly one of content or content_base64")
+        given = [v for v in (self.content, self.content_base64, self.file) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of content (text), content_base64 or file "
+                "(an earlier step's file)"
+            )
         return self
 
     @field_validator("content_base64")
@@ -76,7 +100,9 @@ class UploadFileInput(BaseModel):
                 raise ValueError("content_base64 is not valid base64") from exc
         return value
 
-    def data(self) -> bytes:
+    def data(self, ctx: ActionContext) -> bytes:
+        if self.file is not None:
+            return ctx.artifact_store().read(self.file)
         if self.content_base64 is not None:
             return base64.b64decode(self.content_base64)
         return (self.content or "").encode("utf-8")
@@ -88,6 +114,34 @@ class UploadFileInput(BaseModel):
         if guessed:
             return guessed
         return "text/plain" if self.content is not None else "application/octet-stream"
+
+
+class DownloadFileInput(BaseModel):
+    file_id: str | None = Field(None, description="The file's id (from its link).")
+    name: str | None = Field(
+        None,
+        description="Or the file's name, e.g. report.pdf, or its path from My Drive, "
+        "e.g. Reports/report.pdf.",
+    )
+    export_as: str | None = Field(
+        None,
+        description="For Google Docs, Sheets and Slides: the MIME type to export to "
+        "(default: PDF; CSV for Sheets).",
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> DownloadFileInput:
+        if (self.file_id is None) == (self.name is None):
+            raise ValueError("give exactly one of file_id or name")
+        return self
+
+
+class DownloadedFile(BaseModel):
+    file: str = Field(description="The stored file, for a later step's file input.")
+    id: str
+    name: str = Field(description="The file's name (an exported file gets the extension).")
+    mime_type: str = Field(description="The MIME type of the stored bytes.")
+    size: int
 
 
 class CreateFolderInput(BaseModel):
@@ -179,20 +233,38 @@ def quoted(value: str) -> str:
 # --- actions -------------------------------------------------------------------------
 
 
+async def _resumable_upload(
+    ctx: ActionContext, metadata: dict[str, Any], media: bytes, media_type: str
+) -> dict[str, Any]:
+    """A resumable upload: start a session with the metadata, then PUT the bytes to the
+    session URI (one request: ATOM holds the whole file)."""
+    started = await ctx.http.request(
+        "POST",
+        "/upload/drive/v3/files",
+        idempotent=False,
+        params={"uploadType": "resumable", "fields": FILE_FIELDS},
+        json=metadata,
+        headers={"X-Upload-Content-Type": media_type, "X-Upload-Content-Length": str(len(media))},
+    )
+    session = started.headers.get("location")
+    if not session:
+        raise InvalidInput("Drive started no upload session.", service=connector.name)
+    return await ctx.http.json(
+        "PUT", session, idempotent=False, content=media, headers={"Content-Type": media_type}
+    )
+
+
 @connector.action(scopes=(DRIVE_FILE,), idempotent=False)
 async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
-    """Upload a file to Google Drive."""
-    media = data.data()
-    if len(media) > MULTIPART_LIMIT:
-        raise InvalidInput(
-            f"{data.name} is {len(media)} bytes; ATOM uploads files of up to 5 MB.",
-            service=connector.name,
-        )
+    """Upload a file to Google Drive (always a new file: an existing one is kept)."""
+    media = data.data(ctx)
     metadata: dict[str, Any] = {"name": data.name, "mimeType": data.media_type()}
     if data.folder_id:
         metadata["parents"] = [data.folder_id]
     if data.description:
         metadata["description"] = data.description
+    if len(media) > MULTIPART_LIMIT:
+        return file_output(await _resumable_upload(ctx, metadata, media, data.media_type()))
     body, content_type = multipart_related(metadata, media, data.media_type())
     item = await ctx.http.json(
         "POST",
@@ -203,6 +275,90 @@ async def upload_file(ctx: ActionContext, data: UploadFileInput) -> FileOutput:
         headers={"Content-Type": content_type},
     )
     return file_output(item)
+
+
+async def _named(ctx: ActionContext, name: str, parent: str | None, folder: bool) -> dict[str, Any]:
+    """The one file (or folder) called `name` (in `parent`, if given); NotFound when
+    none is, InvalidInput when several are (Drive allows that)."""
+    kind = "=" if folder else "!="
+    query = f"name = {quoted(name)} and mimeType {kind} {quoted(FOLDER_MIME_TYPE)}"
+    query += " and trashed = false"
+    if parent is not None:
+        query += f" and {quoted(parent)} in parents"
+    found = await list_pages(
+        ctx.http,
+        "/drive/v3/files",
+        {"q": query, "pageSize": 10, "fields": "nextPageToken,files(id,name,mimeType)"},
+        items_key="files",
+        limit=10,
+    )
+    what = "folder" if folder else "file"
+    if not found:
+        raise NotFound(f"Google Drive has no {what} named {name!r}.", service=connector.name)
+    if len(found) > 1:
+        raise InvalidInput(
+            f"Google Drive has {len(found)} {what}s named {name!r}; give the folder it is "
+            "in (Folder/name) or the file's id.",
+            service=connector.name,
+        )
+    return found[0]
+
+
+async def find_file(ctx: ActionContext, name: str) -> dict[str, Any]:
+    """The file a name or a path from My Drive ("Reports/q3.pdf") refers to."""
+    *folders, leaf = [part for part in name.strip().split("/") if part]
+    parent = "root" if folders else None
+    for folder in folders:
+        parent = (await _named(ctx, folder, parent, folder=True))["id"]
+    return await _named(ctx, leaf, parent, folder=False)
+
+
+def _export_target(data: DownloadFileInput, item: dict[str, Any]) -> tuple[str, str] | None:
+    """(MIME type, extension) a Docs Editors file is exported as; None for other files."""
+    mime_type = item.get("mimeType", "")
+    if not mime_type.startswith(GOOGLE_APPS):
+        return None
+    if data.export_as:
+        extension = mimetypes.guess_extension(data.export_as) or ""
+        return data.export_as, extension
+    default = EXPORT_DEFAULTS.get(mime_type)
+    if default is None:
+        raise InvalidInput(
+            f"{item.get('name')} ({mime_type}) has no content to download.",
+            service=connector.name,
+        )
+    return default
+
+
+@connector.action(scopes=(DRIVE_READONLY,), idempotent=True)
+async def download_file(ctx: ActionContext, data: DownloadFileInput) -> DownloadedFile:
+    """Read a file from Google Drive (it stays unchanged) and keep it for a later step."""
+    if data.file_id is not None:
+        item = await ctx.http.json(
+            "GET",
+            f"/drive/v3/files/{segment(data.file_id)}",
+            idempotent=True,
+            params={"fields": "id,name,mimeType"},
+        )
+    else:
+        item = await find_file(ctx, data.name or "")
+    export = _export_target(data, item)
+    path = f"/drive/v3/files/{segment(item['id'])}"
+    url, params = (
+        (f"{path}/export", {"mimeType": export[0]}) if export else (path, {"alt": "media"})
+    )
+    response = await ctx.http.request("GET", url, idempotent=True, stream=True, params=params)
+    file, size = await ctx.artifact_store().write_response(response, service=connector.name)
+    name = item.get("name", "")
+    if export is not None and export[1] and not name.lower().endswith(export[1]):
+        name += export[1]
+    return DownloadedFile(
+        file=file,
+        id=item["id"],
+        name=name,
+        mime_type=export[0] if export else item.get("mimeType", ""),
+        size=size,
+    )
 
 
 @connector.action(scopes=(DRIVE_FILE,), idempotent=False)

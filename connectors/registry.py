@@ -74,6 +74,9 @@ def describe_action(action: Action) -> dict[str, Any]:
         "description": action.description,
         "idempotent": action.idempotent,
         "scopes": list(action.scopes),
+        "destroys": [
+            {"effect": d.effect, "target": d.target, "when": dict(d.when)} for d in action.destroys
+        ],
         "input": action.input_model.model_json_schema(),
         "output": action.output_model.model_json_schema(),
     }

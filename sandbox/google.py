@@ -645,15 +645,43 @@ class MailMessage:
                 "body": {"size": 0},
             }
         else:
-            resource["payload"] = _part_resource(self.parsed, "")
+            resource["payload"] = _part_resource(self.parsed, "", self.id)
         return resource
+
+    def attachment(self, attachment_id: str) -> bytes | None:
+        """The decoded bytes of the attachment `attachment_id` names, if it is one of
+        this message's."""
+        for part_id, part in _leaf_parts(self.parsed, ""):
+            if part.get_filename() and _attachment_id(self.id, part_id) == attachment_id:
+                return part.get_payload(decode=True) or b""
+        return None
 
 
 def _part_headers(part: EmailMessage) -> list[dict[str, str]]:
     return [{"name": name, "value": str(value)} for name, value in part.items()]
 
 
-def _part_resource(part: EmailMessage, part_id: str) -> dict[str, Any]:
+def _child_id(part_id: str, index: int) -> str:
+    return f"{part_id}.{index}" if part_id else str(index)
+
+
+def _leaf_parts(part: EmailMessage, part_id: str) -> Iterable[tuple[str, EmailMessage]]:
+    if not part.is_multipart():
+        yield part_id, part
+        return
+    for i, child in enumerate(part.iter_parts()):
+        yield from _leaf_parts(child, _child_id(part_id, i))  # type: ignore[arg-type]
+
+
+def _attachment_id(message_id: str, part_id: str) -> str:
+    """An opaque attachment id, stable for a message's part (Gmail's are long tokens)."""
+    digest = hashlib.sha256(f"{message_id}/{part_id}".encode()).digest()
+    return "ANGjdJ" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _part_resource(part: EmailMessage, part_id: str, message_id: str) -> dict[str, Any]:
+    """A MessagePart: leaf parts carry their data inline, except attachments, whose body
+    has an `attachmentId` to fetch with messages.attachments.get."""
     resource: dict[str, Any] = {
         "partId": part_id,
         "mimeType": part.get_content_type(),
@@ -661,14 +689,16 @@ def _part_resource(part: EmailMessage, part_id: str) -> dict[str, Any]:
         "headers": _part_headers(part),
     }
     if part.is_multipart():
-        children = list(part.iter_parts())
         resource["body"] = {"size": 0}
         resource["parts"] = [
-            _part_resource(child, f"{part_id}.{i}" if part_id else str(i))  # type: ignore[arg-type]
-            for i, child in enumerate(children)
+            _part_resource(child, _child_id(part_id, i), message_id)  # type: ignore[arg-type]
+            for i, child in enumerate(part.iter_parts())
         ]
+        return resource
+    data = part.get_payload(decode=True) or b""
+    if part.get_filename():
+        resource["body"] = {"attachmentId": _attachment_id(message_id, part_id), "size": len(data)}
     else:
-        data = part.get_payload(decode=True) or b""
         resource["body"] = {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()}
     return resource
 
@@ -687,6 +717,11 @@ class GmailEmulator(GoogleEmulator):
             Route(f"{user}/messages/send", self.send_message, methods=["POST"]),
             Route(f"{user}/messages", self.list_messages, methods=["GET"]),
             Route(f"{user}/messages/{{message_id}}", self.get_message, methods=["GET"]),
+            Route(
+                f"{user}/messages/{{message_id}}/attachments/{{attachment_id}}",
+                self.get_attachment,
+                methods=["GET"],
+            ),
             Route(f"{user}/drafts", self.create_draft, methods=["POST"]),
         ]
 
@@ -710,9 +745,10 @@ class GmailEmulator(GoogleEmulator):
         to: str = SANDBOX_ADDRESS,
         labels: Sequence[str] = ("INBOX", "UNREAD"),
         received_at: datetime | None = None,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
     ) -> MailMessage:
         """Put a received message in the mailbox, as if Gmail accepted it at
-        `received_at` (default: now)."""
+        `received_at` (default: now); `attachments` are (file name, MIME type, bytes)."""
         moment = received_at or self.now()
         message = EmailMessage(policy=policy.SMTP)
         message["From"] = sender
@@ -721,6 +757,9 @@ class GmailEmulator(GoogleEmulator):
         message["Date"] = format_datetime(moment)
         message["Message-ID"] = make_msgid(domain="mail.example.com")
         message.set_content(body)
+        for filename, mime_type, data in attachments:
+            maintype, _, subtype = mime_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         return self._store(message.as_bytes(), list(labels), moment)
 
     # --- endpoints ---
@@ -789,14 +828,40 @@ class GmailEmulator(GoogleEmulator):
         fmt = enum_param(request, "format", ("minimal", "full", "raw", "metadata")) or "full"
         if fmt in ("full", "raw") and _metadata_only(grant):
             raise EmulatorError(403, f"Metadata scope doesn't allow format {fmt.upper()}")
-        with self.lock:
-            message = self.messages.get(request.path_params["message_id"])
-        if message is None:
-            raise EmulatorError(404, "Requested entity was not found.")
+        message = self._message(request)
         wanted = request.query_params.getlist("metadataHeaders")
         return JSONResponse(message.resource(fmt, wanted))
 
+    async def get_attachment(self, request: Request) -> Response:
+        """users.messages.attachments.get: a MessagePartBody with the data base64url."""
+        grant = self.authorize(request, GMAIL_GET)
+        self._check_user(request, grant)
+        if _metadata_only(grant):
+            raise EmulatorError(403, "Metadata scope doesn't allow attachment download")
+        data = self._message(request).attachment(request.path_params["attachment_id"])
+        if data is None:
+            raise EmulatorError(404, "Requested entity was not found.")
+        return JSONResponse(
+            {
+                "attachmentId": request.path_params["attachment_id"],
+                "size": len(data),
+                "data": base64.urlsafe_b64encode(data).decode(),
+            }
+        )
+
     # --- helpers ---
+
+    def _message(self, request: Request) -> MailMessage:
+        """The message the path names: 400 for an id that cannot be one (Gmail's ids are
+        hexadecimal), 404 for one that is not in the mailbox."""
+        message_id = request.path_params["message_id"]
+        if not re.fullmatch(r"[0-9a-fA-F]+", message_id):
+            raise bad_request("Invalid id value", reason="invalidArgument")
+        with self.lock:
+            message = self.messages.get(message_id)
+        if message is None:
+            raise EmulatorError(404, "Requested entity was not found.")
+        return message
 
     def _check_user(self, request: Request, grant: Grant) -> None:
         user_id = request.path_params["user_id"]
@@ -969,7 +1034,22 @@ DRIVE_SHARE = frozenset(AUTH + s for s in ("drive", "drive.file"))
 DRIVE_SEE_ALL = frozenset(
     AUTH + s for s in ("drive", "drive.readonly", "drive.metadata", "drive.metadata.readonly")
 )
+# files.get and files.export: every Drive scope may read metadata; content needs one
+# that is not metadata-only.
+DRIVE_READ = DRIVE_LIST
+DRIVE_METADATA_ONLY = frozenset(
+    AUTH + s for s in ("drive.metadata", "drive.metadata.readonly", "drive.meet.readonly")
+)
 FOLDER = "application/vnd.google-apps.folder"
+GOOGLE_APPS = "application/vnd.google-apps."
+# What each Docs Editors type exports to here (a subset of Drive's exportFormats: the
+# formats the emulator can render from the text it keeps for the file).
+EXPORTS = {
+    GOOGLE_APPS + "document": ("text/plain", "application/pdf"),
+    GOOGLE_APPS + "spreadsheet": ("text/csv", "application/pdf"),
+    GOOGLE_APPS + "presentation": ("text/plain", "application/pdf"),
+}
+EXPORT_LIMIT = 10 * 1024 * 1024  # Drive: "exported content is limited to 10MB"
 FILE_FIELDS = "kind,id,name,mimeType"
 LIST_FIELDS = "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)"
 PERMISSION_FIELDS = "kind,id,type,role"
@@ -996,13 +1076,17 @@ class GoogleDriveEmulator(GoogleEmulator):
         self.file_contents: dict[str, bytes] = {}
         self.app_files: set[str] = set()  # created through the API: visible to drive.file
         self.share_notifications: list[ShareNotification] = []
+        self.upload_sessions: dict[str, tuple[Grant, dict[str, Any], int | None]] = {}
         super().__init__()
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/drive/v3/files", self.create_file, methods=["POST"]),
             Route("/drive/v3/files", self.list_files, methods=["GET"]),
+            Route("/drive/v3/files/{file_id}", self.get_file, methods=["GET"]),
+            Route("/drive/v3/files/{file_id}/export", self.export_file, methods=["GET"]),
             Route("/upload/drive/v3/files", self.upload_file, methods=["POST"]),
+            Route("/upload/drive/v3/files", self.resume_upload, methods=["PUT"]),
             Route(
                 "/drive/v3/files/{file_id}/permissions", self.create_permission, methods=["POST"]
             ),
@@ -1043,10 +1127,12 @@ class GoogleDriveEmulator(GoogleEmulator):
         content_type = request.headers.get("content-type", "")
         if upload_type == "media":
             return self._created(request, grant, {"mimeType": content_type.split(";")[0]}, body)
+        if upload_type == "resumable":
+            return self._start_session(request, grant, body)
         if upload_type != "multipart":
             raise bad_request(
-                f"Unsupported uploadType {upload_type!r}: this emulator takes media and "
-                "multipart uploads.",
+                f"Unsupported uploadType {upload_type!r}: this emulator takes media, "
+                "multipart and resumable uploads.",
                 reason="invalid",
                 location="uploadType",
             )
@@ -1063,9 +1149,92 @@ class GoogleDriveEmulator(GoogleEmulator):
         metadata.setdefault("mimeType", media_headers.get("content-type", "").split(";")[0])
         return self._created(request, grant, metadata, media)
 
+    def _start_session(self, request: Request, grant: Grant, body: bytes) -> Response:
+        """The first request of a resumable upload: the metadata (JSON, possibly empty);
+        the answer's Location is the session URI the content is PUT to."""
+        metadata = json.loads(body) if body.strip() else {}
+        if not isinstance(metadata, dict):
+            raise bad_request("Invalid JSON payload received.", reason="parseError")
+        announced = request.headers.get("x-upload-content-type")
+        if announced:
+            metadata.setdefault("mimeType", announced)
+        length = request.headers.get("x-upload-content-length", "")
+        upload_id = secrets.token_urlsafe(24)
+        with self.lock:
+            self.upload_sessions[upload_id] = (grant, metadata, int(length) if length else None)
+        fields = request.query_params.get("fields")
+        location = f"{self.url}/upload/drive/v3/files?uploadType=resumable&upload_id={upload_id}"
+        if fields:
+            location += f"&fields={fields}"
+        return Response(status_code=200, headers={"Location": location})
+
+    async def resume_upload(self, request: Request) -> Response:
+        """The content of a resumable upload, sent whole in one PUT to the session URI."""
+        upload_id = request.query_params.get("upload_id", "")
+        with self.lock:
+            session = self.upload_sessions.pop(upload_id, None)
+        if session is None:
+            raise EmulatorError(404, "Upload session not found or expired.", reason="notFound")
+        grant, metadata, length = session
+        content = await request.body()
+        if length is not None and len(content) != length:
+            raise bad_request(
+                f"The upload was {len(content)} bytes; {length} were announced.",
+                reason="invalid",
+            )
+        return self._created(request, grant, metadata, content)
+
+    async def get_file(self, request: Request) -> Response:
+        """files.get: the File resource, or with `alt=media` the file's bytes."""
+        grant = self.authorize(request, DRIVE_READ)
+        record = self._readable(grant, request.path_params["file_id"])
+        if request.query_params.get("alt") != "media":
+            fields = request.query_params.get("fields") or FILE_FIELDS
+            return JSONResponse(select_fields(record, fields))
+        self._check_content_scope(grant)
+        if record["mimeType"].startswith(GOOGLE_APPS):
+            raise EmulatorError(
+                403,
+                "Only files with binary content can be downloaded. Use Export with Docs "
+                "Editors files.",
+                reason="fileNotDownloadable",
+                location="alt",
+                location_type="parameter",
+            )
+        return Response(self.file_contents[record["id"]], media_type=record["mimeType"])
+
+    async def export_file(self, request: Request) -> Response:
+        """files.export: a Docs Editors file converted to `mimeType`."""
+        grant = self.authorize(request, DRIVE_READ)
+        record = self._readable(grant, request.path_params["file_id"])
+        self._check_content_scope(grant)
+        target = request.query_params.get("mimeType")
+        if not target:
+            raise bad_request(
+                "Required parameter: mimeType", reason="required", location="mimeType"
+            )
+        formats = EXPORTS.get(record["mimeType"])
+        if formats is None:
+            raise EmulatorError(
+                403, "Export only supports Docs Editors files.", reason="fileNotExportable"
+            )
+        if target not in formats:
+            raise bad_request("The requested conversion is not supported.", reason="badRequest")
+        text = self.file_contents.get(record["id"], b"")
+        exported = text if target != "application/pdf" else text_pdf(text.decode("utf-8"))
+        if len(exported) > EXPORT_LIMIT:
+            raise EmulatorError(
+                403, "This file is too large to be exported.", reason="exportSizeLimitExceeded"
+            )
+        return Response(exported, media_type=target)
+
     async def list_files(self, request: Request) -> Response:
         grant = self.authorize(request, DRIVE_LIST)
-        matches = drive_search(request.query_params.get("q", ""))
+        # 'root' is Drive's alias for the id of My Drive.
+        query = request.query_params.get("q", "").replace(
+            "'root' in parents", f"'{self.root_id}' in parents"
+        )
+        matches = drive_search(query)
         order = _drive_order(request.query_params.get("orderBy"))
         with self.lock:
             files = [
@@ -1167,6 +1336,23 @@ class GoogleDriveEmulator(GoogleEmulator):
         self.drive_files[file_id] = record
         return record
 
+    def _readable(self, grant: Grant, file_id: str) -> dict[str, Any]:
+        with self.lock:
+            record = self.drive_files.get(file_id)
+        if record is None or not self._visible(grant, file_id):
+            raise EmulatorError(404, f"File not found: {file_id}.", location="fileId")
+        return record
+
+    @staticmethod
+    def _check_content_scope(grant: Grant) -> None:
+        if grant.scopes is not None and grant.scopes & DRIVE_READ <= DRIVE_METADATA_ONLY:
+            raise EmulatorError(
+                403,
+                "Request had insufficient authentication scopes.",
+                detail="Insufficient Permission",
+                reason="insufficientPermissions",
+            )
+
     def _visible(self, grant: Grant, file_id: str) -> bool:
         return (
             grant.scopes is None or bool(grant.scopes & DRIVE_SEE_ALL) or file_id in self.app_files
@@ -1180,6 +1366,37 @@ class GoogleDriveEmulator(GoogleEmulator):
             raise EmulatorError(404, f"File not found: {folder_id}.", location="fileId")
         if record["mimeType"] != FOLDER:
             raise bad_request("The specified parent is not a folder.", reason="invalid")
+
+
+def text_pdf(text: str) -> bytes:
+    """A one-page PDF 1.4 showing `text` (Helvetica, one line per line): what exporting
+    a document as PDF gives here. Offsets in the xref table are exact, so PDF readers
+    open it."""
+    lines = text.splitlines() or [""]
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    stream = "BT /F1 11 Tf 72 750 Td 14 TL " + " ".join(f"({line}) '" for line in escaped) + " ET"
+    data = stream.encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
 def _permission_id(email: str) -> str:

@@ -56,6 +56,11 @@ EFFECTS = {
     "google_calendar.delete_event": "deletes {n} calendar event{s}",
     "gmail.send_email": "sends {n} email{s} to {targets}",
     "gmail.create_draft": "drafts {n} email{s}",
+    "gmail.get_email": "reads an email",
+    "gmail.forward_email": "forwards {n} email{s} to {targets}",
+    "gmail.save_attachments": "keeps email attachments for the next step",
+    "google_drive.download_file": "reads a Drive file (unchanged)",
+    "dropbox.download_file": "reads a Dropbox file (unchanged)",
     "google_drive.upload_file": "uploads {n} file{s} to Drive",
     "google_drive.create_folder": "creates {n} Drive folder{s}",
     "google_drive.share_file": "shares {n} Drive file{s}",
@@ -199,16 +204,16 @@ def describe_effects(steps: list[Step]) -> str:
         for name in TARGET_INPUTS:
             if name in step.with_:
                 targets.setdefault(step.action, []).append(_short(step.with_[name]))
+    repeated = {step.action for step in steps if step.for_each is not None}
     phrases = []
     for action, count in counts.items():
         template = EFFECTS.get(action, f"runs {action}" + (" {n} times" if count > 1 else ""))
-        phrases.append(
-            template.format(
-                n=count,
-                s="s" if count > 1 else "",
-                targets=", ".join(dict.fromkeys(targets.get(action, []))) or "someone",
-            )
+        phrase = template.format(
+            n=count,
+            s="s" if count > 1 else "",
+            targets=", ".join(dict.fromkeys(targets.get(action, []))) or "someone",
         )
+        phrases.append(phrase + (" per item" if action in repeated else ""))
     return ", ".join(phrases) if phrases else "does nothing"
 
 

@@ -11,6 +11,7 @@ from bot.blocks.kit import Block, button, context, fit, header, section
 from bot.blocks.plan import CONNECT, workflow_blocks
 from bot.blocks.run import RUN_WORDS
 from bot.services import Connection
+from connectors.registry import Registry
 from workflows.store import RunRecord, VersionRecord, WorkflowRecord, WorkflowState
 
 STATE_ICONS = {
@@ -54,10 +55,12 @@ def workflow_list_blocks(
     )
 
 
-def workflow_detail_blocks(record: WorkflowRecord, titles: Mapping[str, str]) -> list[Block]:
+def workflow_detail_blocks(
+    record: WorkflowRecord, titles: Mapping[str, str], catalog: Registry | None = None
+) -> list[Block]:
     return fit(
         [
-            *workflow_blocks(record.workflow, titles),
+            *workflow_blocks(record.workflow, titles, catalog),
             context(
                 f"`{record.id}` · {record.state} · version {record.version} of "
                 f"{record.latest_version} · owner <@{record.owner}>"

@@ -19,7 +19,9 @@ from bot.blocks.kit import (
     section,
     show_value,
 )
+from connectors.registry import Registry
 from workflows.model import Step, Workflow
+from workflows.planning.hazards import step_hazards
 
 APPROVE = "plan_approve"
 EDIT = "plan_edit"
@@ -40,7 +42,7 @@ def step_title(step: Step, titles: Mapping[str, str]) -> str:
     return f"{titles.get(service, service)} · {action.replace('_', ' ')}"
 
 
-def step_lines(step: Step, limit: int = MAX_INPUTS_SHOWN) -> str:
+def step_lines(step: Step, limit: int = MAX_INPUTS_SHOWN, catalog: Registry | None = None) -> str:
     lines = [f"`{name}`: {show_value(value, 200)}" for name, value in step.with_.items()]
     if len(lines) > limit:
         lines = [*lines[:limit], f"… and {len(lines) - limit} more"]
@@ -48,18 +50,25 @@ def step_lines(step: Step, limit: int = MAX_INPUTS_SHOWN) -> str:
         lines.append(f"_only if_ `{show_value(step.if_, 200)}`")
     if step.for_each is not None:
         lines.append(f"_for each of_ `{show_value(step.for_each, 200)}`")
+    if catalog is not None:
+        lines += [f":warning: *{hazard}*" for hazard in step_hazards(step, catalog)]
     return "\n".join(lines)
 
 
-def workflow_blocks(workflow: Workflow, titles: Mapping[str, str]) -> list[Block]:
-    """The body every view of a workflow shares: name, trigger, steps, effects."""
+def workflow_blocks(
+    workflow: Workflow, titles: Mapping[str, str], catalog: Registry | None = None
+) -> list[Block]:
+    """The body every view of a workflow shares: name, trigger, steps, effects. With the
+    `catalog`, a step that can overwrite or delete data says so in bold."""
     blocks = [header(workflow.name), section(f":alarm_clock: *{describe_trigger(workflow)}*")]
     for number, step in enumerate(workflow.steps, start=1):
-        body = step_lines(step)
+        body = step_lines(step, catalog=catalog)
         blocks.append(
             section(f"*{number}. {step_title(step, titles)}*" + (f"\n{body}" if body else ""))
         )
-    blocks.append(context(f"This workflow {describe_effects(workflow.steps)}."))
+    hazards = [h for step in workflow.steps for h in step_hazards(step, catalog)] if catalog else []
+    warning = "".join(f" *{hazard}.*" for hazard in hazards)
+    blocks.append(context(f"This workflow {describe_effects(workflow.steps)}.{warning}"))
     return blocks
 
 
@@ -69,8 +78,9 @@ def plan_blocks(
     titles: Mapping[str, str],
     missing: list[MissingConnection],
     requester: str,
+    catalog: Registry | None = None,
 ) -> list[Block]:
-    blocks = workflow_blocks(workflow, titles)
+    blocks = workflow_blocks(workflow, titles, catalog)
     for connection in missing:
         connect = button(
             f"Connect {connection.title}",

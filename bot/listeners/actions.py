@@ -131,6 +131,7 @@ def register(app: AsyncApp) -> None:
                     services, where, edited, await connected_services(services, team, plan.user_id)
                 ),
                 plan.user_id,
+                services.registry,
             ),
         )
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from connectors.base import (
     ActionContext,
     InvalidInput,
+    NotFound,
     PermissionDenied,
 )
 from connectors.gmail import EmailInput, EmailReceivedConfig, connector, poll_received_email
@@ -259,3 +260,112 @@ def test_seeded_messages_match_the_message_schema(gmail: GmailEmulator) -> None:
     mail = gmail.deliver(sender="a@example.com", subject="s", body="b")
     for fmt in ("full", "metadata", "raw", "minimal"):
         validate_schema("gmail", "Message", mail.resource(fmt))
+
+
+# --- reading, forwarding and saving attachments --------------------------------------------
+
+INVOICE = bytes(range(256)) * 4  # binary, not text
+
+
+def deliver_invoice(gmail: GmailEmulator) -> MailMessage:
+    return gmail.deliver(
+        sender="Billing <billing@example.com>",
+        subject="Invoice 1042",
+        body="Hi,\nthe invoice is attached.\n",
+        attachments=[
+            ("invoice-1042.pdf", "application/pdf", INVOICE),
+            ("terms.txt", "text/plain", b"Pay within 30 days."),
+        ],
+    )
+
+
+async def test_get_email_by_id_or_search_reads_text_and_attachment_names(
+    gmail: GmailEmulator, ctx: ActionContext
+) -> None:
+    gmail.deliver(sender="alice@example.com", subject="Lunch?", body="12:30?")
+    invoice = deliver_invoice(gmail)
+    by_id = await run(ctx, "get_email", id=invoice.id)
+    by_search = await run(ctx, "get_email", query="from:billing has:attachment")
+    assert by_id == by_search
+    assert (by_id.sender, by_id.subject, by_id.text) == (
+        "Billing <billing@example.com>",
+        "Invoice 1042",
+        "Hi,\nthe invoice is attached.\n",
+    )
+    assert [(a.name, a.mime_type, a.size) for a in by_id.attachments] == [
+        ("invoice-1042.pdf", "application/pdf", len(INVOICE)),
+        ("terms.txt", "text/plain", 19),
+    ]
+    with pytest.raises(NotFound, match="No email in Gmail matches “from:nobody”"):
+        await run(ctx, "get_email", query="from:nobody")
+
+
+async def test_forward_sends_fwd_with_the_original_quoted_and_its_attachments(
+    gmail: GmailEmulator, ctx: ActionContext
+) -> None:
+    invoice = deliver_invoice(gmail)
+    original = invoice.raw
+    out = await run(
+        ctx, "forward_email", id=invoice.id, to="bob@example.com", note="FYI, please pay."
+    )
+    sent = gmail.messages[out.id]
+    assert sent.addresses("To") == ["bob@example.com"]
+    assert sent.headers["Subject"] == "Fwd: Invoice 1042"
+    assert sent.text.startswith("FYI, please pay.\n\n---------- Forwarded message ---------\n")
+    assert "From: Billing <billing@example.com>" in sent.text
+    assert "the invoice is attached." in sent.text
+    attached = {
+        p.get_filename(): p.get_payload(decode=True) for p in sent.parsed.iter_attachments()
+    }
+    assert attached == {"invoice-1042.pdf": INVOICE, "terms.txt": b"Pay within 30 days."}
+    assert gmail.messages[invoice.id].raw == original  # the original is untouched
+    request = gmail.received(SEND, "POST")[-1]
+    assert_request_matches("gmail", request)
+
+
+async def test_save_attachments_stores_each_one_for_later_steps(
+    gmail: GmailEmulator, ctx: ActionContext
+) -> None:
+    invoice = deliver_invoice(gmail)
+    out = await run(ctx, "save_attachments", id=invoice.id)
+    assert out.count == 2 and out.message_id == invoice.id
+    store = ctx.artifact_store()
+    assert [(f.name, store.read(f.file)) for f in out.files] == [
+        ("invoice-1042.pdf", INVOICE),
+        ("terms.txt", b"Pay within 30 days."),
+    ]
+    fetched = [r.path for r in gmail.received() if "/attachments/" in r.path]
+    assert len(fetched) == 2  # one messages.attachments.get per attachment
+
+
+async def test_an_email_without_attachments_saves_none(
+    gmail: GmailEmulator, ctx: ActionContext
+) -> None:
+    plain = gmail.deliver(sender="alice@example.com", subject="Hi", body="no files")
+    out = await run(ctx, "save_attachments", id=plain.id)
+    assert (out.count, out.files) == (0, [])
+
+
+async def test_attachments_over_the_limit_are_refused_before_fetching(
+    gmail: GmailEmulator,
+) -> None:
+    invoice = deliver_invoice(gmail)
+    async with connector_context(connector, gmail, artifact_max_bytes=100) as small:
+        with pytest.raises(InvalidInput, match=r"invoice-1042\.pdf is larger than the 100 bytes"):
+            await run(small, "save_attachments", id=invoice.id)
+    assert not [r for r in gmail.received() if "/attachments/" in r.path]
+
+
+def test_attachment_wire_format(gmail: GmailEmulator) -> None:
+    invoice = deliver_invoice(gmail)
+    token = gmail.issue_token()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    full = httpx.get(f"{gmail.url}{MESSAGES}/{invoice.id}", headers=headers).json()
+    validate_schema("gmail", "Message", full)
+    pdf = full["payload"]["parts"][1]
+    assert pdf["filename"] == "invoice-1042.pdf" and "data" not in pdf["body"]
+    url = f"{gmail.url}{MESSAGES}/{invoice.id}/attachments/{pdf['body']['attachmentId']}"
+    body = httpx.get(url, headers=headers).json()
+    validate_schema("gmail", "MessagePartBody", body)
+    assert base64.urlsafe_b64decode(body["data"]) == INVOICE and body["size"] == len(INVOICE)
+    assert httpx.get(f"{gmail.url}{MESSAGES}/zz!", headers=headers).status_code == 400

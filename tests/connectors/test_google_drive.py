@@ -141,16 +141,28 @@ async def test_a_parent_must_be_an_existing_folder(
         await run(ctx, "create_folder", name="x", parent_id=parent)
 
 
-async def test_uploads_over_five_megabytes_are_refused_before_sending(
+async def test_uploads_over_five_megabytes_go_through_a_resumable_session(
     drive: GoogleDriveEmulator, ctx: ActionContext
 ) -> None:
-    with pytest.raises(InvalidInput, match="up to 5 MB"):
-        await run(ctx, "upload_file", name="big.txt", content="x" * (5 * 1024 * 1024 + 1))
-    assert drive.received() == []
+    content = "x" * (5 * 1024 * 1024 + 1)
+    out = await run(ctx, "upload_file", name="big.txt", content=content)
+    assert drive.file_contents[out.id] == content.encode()
+    assert drive.drive_files[out.id]["name"] == "big.txt"
+    started, sent = drive.received(UPLOAD, "POST")[-1], drive.received(UPLOAD, "PUT")[-1]
+    assert started.query["uploadType"] == "resumable"
+    assert started.headers["x-upload-content-length"] == str(len(content))
+    assert json.loads(started.body) == {"name": "big.txt", "mimeType": "text/plain"}
+    assert sent.query["uploadType"] == "resumable" and sent.query["upload_id"]
+    assert drive.upload_sessions == {}
 
 
 def test_upload_needs_exactly_one_kind_of_content() -> None:
-    for inputs in ({}, {"content": "a", "content_base64": "YQ=="}, {"content_base64": "%%"}):
+    for inputs in (
+        {},
+        {"content": "a", "content_base64": "YQ=="},
+        {"content": "a", "file": "artifact:" + "0" * 32},
+        {"content_base64": "%%"},
+    ):
         with pytest.raises(ValidationError):
             connector.actions["upload_file"].input_model.model_validate({"name": "a", **inputs})
 
@@ -298,3 +310,117 @@ def test_partial_responses_follow_the_fields_selector() -> None:
 
 def test_stored_files_match_the_file_schema(drive: GoogleDriveEmulator) -> None:
     validate_schema("google_drive", "File", drive.add_file("x.txt", content=b"x"))
+
+
+# --- download_file -------------------------------------------------------------------------
+
+PDF = bytes(range(256)) * 8  # binary, not text
+
+
+async def test_download_by_name_then_upload_copies_the_bytes_and_keeps_the_original(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    original = drive.add_file("report.pdf", mime_type="application/pdf", content=PDF)
+    before = dict(original)
+    downloaded = await run(ctx, "download_file", name="report.pdf")
+    assert downloaded.file.startswith("artifact:")
+    assert (downloaded.id, downloaded.name, downloaded.mime_type, downloaded.size) == (
+        original["id"],
+        "report.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+    copy = await run(ctx, "upload_file", name="report.pdf", file=downloaded.file)
+    assert copy.id != original["id"] and drive.file_contents[copy.id] == PDF
+    assert (
+        drive.drive_files[original["id"]] == before and drive.file_contents[original["id"]] == PDF
+    )
+    media = drive.received(f"{FILES}/{original['id']}", "GET")[-1]
+    assert media.query == {"alt": "media"}
+
+
+async def test_download_by_path_walks_the_folders_and_by_id(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    folder = drive.add_file("Reports", mime_type=FOLDER_MIME_TYPE, parents=["root"])
+    drive.add_file("q3.pdf", mime_type="application/pdf", content=b"other")
+    inside = drive.add_file(
+        "q3.pdf", mime_type="application/pdf", parents=[folder["id"]], content=PDF
+    )
+    by_path = await run(ctx, "download_file", name="Reports/q3.pdf")
+    assert by_path.id == inside["id"] and ctx.artifact_store().read(by_path.file) == PDF
+    by_id = await run(ctx, "download_file", file_id=inside["id"])
+    assert by_id.name == "q3.pdf" and ctx.artifact_store().read(by_id.file) == PDF
+
+
+async def test_a_name_several_files_share_or_no_file_has_is_an_error(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    drive.add_file("q3.pdf", content=b"1")
+    drive.add_file("q3.pdf", content=b"2")
+    with pytest.raises(InvalidInput, match=r"2 files named 'q3\.pdf'"):
+        await run(ctx, "download_file", name="q3.pdf")
+    with pytest.raises(NotFound, match=r"no file named 'q4\.pdf'"):
+        await run(ctx, "download_file", name="q4.pdf")
+    with pytest.raises(NotFound, match="no folder named 'Nope'"):
+        await run(ctx, "download_file", name="Nope/q3.pdf")
+
+
+async def test_google_docs_are_exported_as_pdf_and_sheets_as_csv(
+    drive: GoogleDriveEmulator, ctx: ActionContext
+) -> None:
+    drive.add_file("Plan", mime_type="application/vnd.google-apps.document", content=b"Q1 goals")
+    drive.add_file("Budget", mime_type="application/vnd.google-apps.spreadsheet", content=b"a,b\n")
+    doc = await run(ctx, "download_file", name="Plan")
+    assert (doc.name, doc.mime_type) == ("Plan.pdf", "application/pdf")
+    pdf = ctx.artifact_store().read(doc.file)
+    assert pdf.startswith(b"%PDF-1.4") and b"(Q1 goals)" in pdf and pdf.rstrip().endswith(b"%%EOF")
+    sheet = await run(ctx, "download_file", name="Budget")
+    assert (sheet.name, ctx.artifact_store().read(sheet.file)) == ("Budget.csv", b"a,b\n")
+    text = await run(ctx, "download_file", name="Plan", export_as="text/plain")
+    assert (text.name, ctx.artifact_store().read(text.file)) == ("Plan.txt", b"Q1 goals")
+
+
+async def test_download_larger_than_the_limit_keeps_nothing(drive: GoogleDriveEmulator) -> None:
+    drive.add_file("big.bin", content=b"x" * 2048)
+    async with connector_context(connector, drive, artifact_max_bytes=1024) as small:
+        with pytest.raises(InvalidInput, match="ATOM_ARTIFACT_MAX_BYTES"):
+            await run(small, "download_file", name="big.bin")
+        assert small.artifacts is not None and list(small.artifacts.root.iterdir()) == []
+
+
+async def test_reading_the_users_own_files_needs_drive_readonly(
+    drive: GoogleDriveEmulator,
+) -> None:
+    drive.add_file("report.pdf", content=PDF)
+    async with connector_context(connector, drive, scopes=[DRIVE_FILE]) as file_only:
+        with pytest.raises(NotFound, match="no file named"):
+            await run(file_only, "download_file", name="report.pdf")
+    assert (
+        "https://www.googleapis.com/auth/drive.readonly"
+        in connector.actions["download_file"].scopes
+    )
+
+
+def test_download_wire_format(drive: GoogleDriveEmulator) -> None:
+    record = drive.add_file("Plan", mime_type="application/vnd.google-apps.document", content=b"x")
+    token = drive.issue_token()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    media = httpx.get(
+        f"{drive.url}{FILES}/{record['id']}", params={"alt": "media"}, headers=headers
+    )
+    assert media.status_code == 403
+    assert media.json()["error"]["errors"][0]["reason"] == "fileNotDownloadable"
+    unsupported = httpx.get(
+        f"{drive.url}{FILES}/{record['id']}/export",
+        params={"mimeType": "image/gif"},
+        headers=headers,
+    )
+    assert unsupported.status_code == 400
+    metadata = httpx.get(f"{drive.url}{FILES}/{record['id']}", headers=headers)
+    assert metadata.json() == {
+        "kind": "drive#file",
+        "id": record["id"],
+        "name": "Plan",
+        "mimeType": "application/vnd.google-apps.document",
+    }

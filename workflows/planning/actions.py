@@ -27,6 +27,7 @@ from workflows.planning.text import (
     urls,
 )
 from workflows.planning.times import Moment, find_duration, find_moment, find_schedule
+from workflows.planning.transfers import transfer_reader
 from workflows.planning.triggers import set_moment, set_schedule
 from workflows.planning.values import (
     ActionClause,
@@ -74,9 +75,8 @@ MESSAGING_VERBS = frozenset(
         "forward",
     }
 )
-# "Forward" is a message only to a #channel or a person named in the clause: there is no
-# Gmail action that forwards an email, so "forward the email to bob@example.com" is not
-# read as sending a new one.
+# "Forward" is a message only to a #channel or a person named in the clause; forwarding
+# to an address is Gmail's forward (`transfers`), not a new email.
 MESSAGING_VERBS_BUT_FORWARD = MESSAGING_VERBS - {"forward"}
 
 GATHERINGS = (
@@ -880,6 +880,9 @@ def _contextual_reader(clause: ActionClause, draft: Draft) -> Reader | None:
 
 
 def _choose(clause: ActionClause, draft: Draft) -> Reader | None:
+    transfer = transfer_reader(clause, draft)
+    if transfer is not None:
+        return transfer
     verb, has = clause.verb, clause.has
     if has(r"\bapprov"):
         return approval

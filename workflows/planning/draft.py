@@ -42,6 +42,7 @@ class StepDraft:
     action: str
     inputs: dict[str, Any]
     condition: str | None = None
+    for_each: str | None = None  # an expression giving a list: the step runs per item
 
     @property
     def connector(self) -> str:
@@ -192,7 +193,11 @@ class Draft:
             draft.trigger = dict(trigger)
         for step in document["steps"]:
             seeded = StepDraft(
-                step["id"], step["action"], dict(step.get("with", {})), step.get("if")
+                step["id"],
+                step["action"],
+                dict(step.get("with", {})),
+                step.get("if"),
+                step.get("for_each"),
             )
             draft.steps.append(seeded)
             draft.remember(seeded)
@@ -302,6 +307,7 @@ class Draft:
                         "action": s.action,
                         "with": self._timed_inputs(s),
                         **({"if": s.condition} if s.condition else {}),
+                        **({"for_each": s.for_each} if s.for_each else {}),
                     }
                     for s in self.steps
                 ],
@@ -396,6 +402,9 @@ ACTION_KINDS = {
     "dropbox.upload_file": "file",
     "dropbox.create_folder": "folder",
     "dropbox.create_shared_link": "link",
+    "dropbox.download_file": "file",
+    "google_drive.download_file": "file",
+    "gmail.get_email": "email",
     "http.request": "response",
 }
 
@@ -450,6 +459,11 @@ STEP_LABELS = {
     "google_calendar.delete_event": "delete calendar event",
     "gmail.send_email": "email",
     "gmail.create_draft": "email draft",
+    "gmail.get_email": "read email",
+    "gmail.forward_email": "forward email",
+    "gmail.save_attachments": "email attachments",
+    "google_drive.download_file": "Drive file",
+    "dropbox.download_file": "Dropbox file",
     "google_drive.upload_file": "Drive upload",
     "google_drive.create_folder": "Drive folder",
     "google_drive.share_file": "Drive share",
@@ -467,7 +481,7 @@ def step_label(step: StepDraft) -> str:
         return str(step.inputs.get("channel") or "Slack message")
     if step.action == "slack.send_dm":
         return f"DM {step.inputs.get('user') or ''}".strip()
-    if step.action in ("gmail.send_email", "gmail.create_draft"):
+    if step.action in ("gmail.send_email", "gmail.create_draft", "gmail.forward_email"):
         to = step.inputs.get("to")
         if isinstance(to, list) and to:
             return f"{STEP_LABELS[step.action]} to {to[0]}"

@@ -68,6 +68,12 @@ Rules:
   run's trigger happened; filters: in_timezone(zone), add_minutes/add_hours/add_days/
   add_weeks/add_months(n), next_weekday('monday'), at('HH:MM'), next_at('HH:MM'),
   day_of_month(n), next_day_of_month(n), date (YYYY-MM-DD). A one-time plan uses the date.
+- Files and e-mails travel between steps as stored files: read them with a download or
+  get action and pass its output on ("{{{{ steps.download.file }}}}" into a `file` input;
+  a `for_each` step over a list uses "{{{{ item.file }}}}"). Never use the person's own
+  request as a file's content or a message's body unless they quoted the text.
+- Actions marked "can overwrite" or "can delete" destroy existing data: use them, or their
+  overwriting mode, only when the person asked to replace or delete something.
 - `name` is a short title of the workflow.
 
 Catalog (connector.action: description; inputs, * = required; -> output fields):
@@ -122,10 +128,23 @@ def _payload_fields(schema: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _destroys_words(action: Action) -> str:
+    """ " (can overwrite `path` when mode=overwrite)" for an action that declares it."""
+    words = []
+    for destroys in action.destroys:
+        effect = "can overwrite" if destroys.effect == "overwrites" else "can delete"
+        when = ", ".join(f"{name}={value}" for name, value in destroys.when)
+        words.append(f"{effect} `{destroys.target}`" + (f" when {when}" if when else ""))
+    return f" ({'; '.join(words)})" if words else ""
+
+
 def describe_action(action: Action) -> str:
     inputs = _fields(action.input_model.model_json_schema(), with_types=True)
     outputs = _fields(action.output_model.model_json_schema(), with_types=False)
-    return f"- {action.key}: {action.description}\n    inputs: {inputs}\n    -> {outputs}"
+    return (
+        f"- {action.key}: {action.description}{_destroys_words(action)}\n"
+        f"    inputs: {inputs}\n    -> {outputs}"
+    )
 
 
 def describe_event(event: Event) -> str:

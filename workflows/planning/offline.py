@@ -35,6 +35,7 @@ from workflows.planning.text import (
     split_clauses,
 )
 from workflows.planning.times import find_moment, find_schedule
+from workflows.planning.transfers import restates_a_transfer
 from workflows.planning.triggers import set_moment, set_schedule
 from workflows.planning.unused import unused_parts
 from workflows.validate import validate
@@ -69,6 +70,11 @@ class OfflinePlanner:
         if not question.slots:
             return self.revise(question.partial, text, context)
         slot, rest = question.slots[0], question.slots[1:]
+        restated = self.plan(text, context)
+        if isinstance(restated, Plan) and restates_a_transfer(
+            slot.path.rsplit(".", 1)[-1], restated.workflow
+        ):
+            return restated
         filled = fill_slot(question.partial, slot.path, text, context)
         if filled is None:
             return Question(

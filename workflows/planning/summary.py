@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.registry import Registry
 from workflows.model import EventTrigger, ScheduleTrigger, Step, Workflow
+from workflows.planning.hazards import bold_hazards
 from workflows.planning.times import WEEKDAY_NAMES
 from workflows.planning.words import format_moment, readable
 
@@ -157,6 +158,14 @@ def _calendar_sentence(step: Step) -> str:
     return sentence
 
 
+def _email(step: Step) -> str:
+    """The e-mail a Gmail step reads: the trigger's, or the newest matching a search."""
+    if step.with_.get("query"):
+        return f"the newest email matching “{readable(step.with_['query'])}”"
+    reference = str(step.with_.get("id", ""))
+    return "the email" if "trigger." in reference else f"the email {readable(reference)}"
+
+
 STEP_WORDS: dict[str, Callable[[Step], str]] = {
     "slack.post_message": lambda s: f"Post to {_get(s, 'channel')}: {_quote(_get(s, 'text'))}",
     "slack.send_dm": lambda s: (
@@ -220,6 +229,17 @@ STEP_WORDS: dict[str, Callable[[Step], str]] = {
         + f" as {_get(s, 'role', 'reader')}"
     ),
     "dropbox.upload_file": lambda s: f"Save {_get(s, 'path')} to Dropbox",
+    "dropbox.download_file": lambda s: f"Read {_get(s, 'path')} from Dropbox (it stays unchanged)",
+    "google_drive.download_file": lambda s: (
+        f"Read {_quote(s.with_.get('name') or s.with_.get('file_id'))} from Google Drive "
+        "(it stays unchanged)"
+    ),
+    "gmail.get_email": lambda s: f"Read {_email(s)}",
+    "gmail.forward_email": lambda s: (
+        f"Forward {_email(s)} to {_get(s, 'to')}"
+        + (f" with the note {_quote(s.with_['note'])}" if s.with_.get("note") else "")
+    ),
+    "gmail.save_attachments": lambda s: f"Keep the attachments of {_email(s)}",
     "dropbox.create_folder": lambda s: f"Create the Dropbox folder {_get(s, 'path')}",
     "dropbox.create_shared_link": lambda s: f"Create a shared link to {_get(s, 'path')} in Dropbox",
     "http.request": lambda s: (
@@ -243,8 +263,13 @@ def describe_step(step: Step, catalog: Registry) -> str:
         sentence = f"{what} ({inputs})" if inputs else what
     if step.if_:
         sentence += f" — only if `{step.if_}`"
-    if step.for_each is not None:
+    if isinstance(step.for_each, str):
+        sentence += f" — for each of {readable('{{ ' + step.for_each + ' }}')}"
+    elif step.for_each is not None:
         sentence += f" — for each of {readable(step.for_each)}"
+    hazards = bold_hazards(step, catalog)
+    if hazards:
+        sentence += f" — {hazards}"
     return sentence
 
 

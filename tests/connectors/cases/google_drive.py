@@ -23,6 +23,13 @@ CASES = [
         notes="Drive answers 400 'The specified parent is not a folder.'",
     ),
     ActionCase(
+        "google_drive.download_file",
+        {"name": "budget.csv"},
+        {"file_id": FOLDER_ID},
+        seed=seed_drive,
+        notes="a folder has no content to download: refused before asking Drive for it",
+    ),
+    ActionCase(
         "google_drive.create_folder",
         {"name": "2030", "parent_id": FOLDER_ID},
         {"name": "2030", "parent_id": FILE_ID},
