@@ -22,7 +22,7 @@ from bot.blocks.lists import (
 from bot.blocks.plan import CONNECT
 from bot.home import connectable, connection_blocks, next_runs
 from bot.operations import NotAllowed
-from bot.requests import Conversation, handle_request, user_timezone
+from bot.requests import Conversation, change_workflow, handle_request, user_timezone
 from bot.run_status import dm_channel
 from bot.services import BotServices
 from workflows.store import WorkflowRecord, WorkflowState
@@ -121,6 +121,20 @@ async def _history(call: Invocation) -> Reply:
     return Reply(f"History of {record.name}", history_blocks(record, versions, zone))
 
 
+@_needs(2, "edit <workflow id> <what to change>")
+async def _edit(call: Invocation) -> Reply:
+    record = await operations.owned_workflow(
+        call.services, call.team_id, call.user_id, call.args[0]
+    )
+    dm = await dm_channel(call.client, call.user_id)
+    where = Conversation(call.team_id, call.user_id, dm)
+    await change_workflow(" ".join(call.args[1:]), record, where, call.services, call.client)
+    return Reply(
+        f"I sent you the changed plan for “{record.name}” in our DM; approving it makes "
+        f"version {record.latest_version + 1}."
+    )
+
+
 @_needs(2, "rollback <workflow id> <version>")
 async def _rollback(call: Invocation) -> Reply:
     if not call.args[1].lstrip("v").isdigit():
@@ -201,6 +215,7 @@ SUBCOMMANDS: dict[str, Handler] = {
     "pause": _workflow_operation(operations.pause, "pause <workflow id>"),
     "resume": _workflow_operation(operations.resume, "resume <workflow id>"),
     "delete": _workflow_operation(operations.delete, "delete <workflow id>"),
+    "edit": _edit,
     "history": _history,
     "rollback": _rollback,
     "connect": _connect,

@@ -1,7 +1,10 @@
 """Plans shown in Slack that are not decided yet: the preview message, the thread it lives
 in (follow-ups there revise it), the open question if the planner asked one, and whether
-it was approved or cancelled. Approve claims the plan with a conditional UPDATE, so a
-double click (or two people) cannot approve it twice."""
+it was approved or cancelled. `workflow_id` is the stored workflow the plan became once
+approved — or, for a change to a stored workflow (a reply in the thread of an approved
+plan, `/atom edit`, the Edit modal of a workflow), the workflow it changes from the
+start: approving it stores the next version of that workflow. Approve claims the plan
+with a conditional UPDATE, so a double click (or two people) cannot approve it twice."""
 
 from __future__ import annotations
 
@@ -72,6 +75,25 @@ class PendingPlans:
                     PendingPlan.status.in_((PENDING, QUESTION)),
                 )
                 .order_by(PendingPlan.created_at.desc())
+                .limit(1)
+            )
+
+    async def approved_in_thread(
+        self, team_id: str, channel_id: str, thread_ts: str
+    ) -> PendingPlan | None:
+        """The newest approved plan of a conversation thread: replies there change the
+        workflow it became."""
+        async with self.database.session() as session:
+            return await session.scalar(
+                select(PendingPlan)
+                .where(
+                    PendingPlan.team_id == team_id,
+                    PendingPlan.channel_id == channel_id,
+                    PendingPlan.thread_ts == thread_ts,
+                    PendingPlan.status == APPROVED,
+                    PendingPlan.workflow_id.is_not(None),
+                )
+                .order_by(PendingPlan.updated_at.desc())
                 .limit(1)
             )
 

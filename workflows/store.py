@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 class WorkflowState(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
+    COMPLETED = "completed"  # a one-time workflow (manual, or a single `at`) that ran
     DELETED = "deleted"
 
 
