@@ -12,7 +12,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import operations, plans
-from bot.blocks.edit import CALLBACK, apply_edit, edit_modal, field_for
+from bot.blocks.edit import (
+    CALLBACK,
+    NAME_BLOCK,
+    WORKFLOW_CALLBACK,
+    apply_edit,
+    edit_modal,
+    field_for,
+)
+from bot.blocks.lists import WORKFLOW_EDIT
 from bot.blocks.plan import APPROVE, CANCEL, CONNECT, EDIT, plan_blocks
 from bot.blocks.run import (
     APPROVE_STEP,
@@ -31,10 +39,13 @@ from bot.requests import (
     connected_services,
     handle_request,
     missing_connections,
+    show_result,
 )
+from bot.run_status import dm_channel
 from bot.services import BotServices
 from workflows.engine import ResumeMode
 from workflows.model import Workflow
+from workflows.planning.results import Plan
 from workflows.validate import problems_from_error, validate
 
 
@@ -132,6 +143,51 @@ def register(app: AsyncApp) -> None:
                 ),
                 plan.user_id,
             ),
+        )
+
+    @app.action(WORKFLOW_EDIT)
+    async def edit_workflow(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """The Edit modal of a stored workflow (from `/atom show`)."""
+        await ack()
+        team, user, workflow_id = _clicked(body)
+        try:
+            record = await operations.owned_workflow(services, team, user, workflow_id)
+        except NotAllowed as exc:
+            await tell(client, body, str(exc))
+            return
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=edit_modal(record.id, record.workflow, WORKFLOW_CALLBACK, submit="Preview"),
+        )
+
+    @app.view(WORKFLOW_CALLBACK)
+    async def preview_workflow_edit(
+        ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """The edited workflow becomes a preview of what changes, in the person's DM;
+        approving it there stores the next version."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        try:
+            record = await operations.owned_workflow(services, team, user, view["private_metadata"])
+        except NotAllowed as exc:
+            await ack(response_action="errors", errors={NAME_BLOCK: str(exc)})
+            return
+        edited, errors = edited_workflow(services, record.workflow, view["state"]["values"])
+        if edited is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        where = Conversation(team, user, await dm_channel(client, user))
+        await show_result(
+            services,
+            client,
+            where,
+            "(edited in the form)",
+            Plan(edited, summary=edited.name),
+            await connected_services(services, team, user),
+            edits=record.id,
         )
 
     @app.action(re.compile(rf"^{CHOICE}_\d+$"))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks.lists import WORKFLOW_EDIT
 from bot.blocks.plan import APPROVE
 from cli.sandbox_session import SandboxSession
 from tests.bot.test_commands import say
@@ -24,6 +26,19 @@ async def next_fire(session: SandboxSession, workflow_id: str) -> datetime:
     (held,) = await scheduler.schedules([SCHEDULE_PREFIX + workflow_id])
     assert held.next_fire_time is not None
     return held.next_fire_time.astimezone(BERLIN)
+
+
+def as_filled(modal: dict[str, Any], changes: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """What Slack submits: every field of the modal (as shown, unless changed)."""
+    return {
+        block["block_id"]: {
+            "value": {
+                "value": changes.get(block["block_id"], block["element"].get("initial_value", ""))
+            }
+        }
+        for block in modal["blocks"]
+        if block["type"] == "input"
+    }
 
 
 async def test_reply_in_the_thread_makes_version_two_and_rollback_moves_the_schedule_back(
@@ -105,3 +120,40 @@ async def test_only_the_owner_can_edit(session: SandboxSession) -> None:
     refused = await say(harness, f"edit {workflow_id} make it 10am", user=BOB)
     assert f"belongs to <@{ALICE}>" in refused.content
     assert "Usage: `/atom edit" in (await say(harness, f"edit {workflow_id}")).content
+
+
+async def test_the_edit_modal_of_an_active_workflow_makes_the_next_version(
+    session: SandboxSession,
+) -> None:
+    harness, services = session.harness, session.runtime.services
+    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
+    await harness.click(preview, APPROVE)
+    approved = await harness.next_update(preview)
+    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    shown = await say(harness, f"show {workflow_id}")
+    await harness.click(shown, WORKFLOW_EDIT)
+    modal = await harness.next_view()
+    assert modal["submit"]["text"] == "Preview"
+
+    bad = await harness.submit(modal, as_filled(modal, {"step:0:channel": ""}))
+    assert bad.json()["response_action"] == "errors"
+    await harness.submit(modal, as_filled(modal, {"step:0:text": "Stand-up in 5!"}))
+    change = await harness.reply(contains="Approve")
+    assert "`text`: “Stand-up!” → “Stand-up in 5!”" in change.content
+    await harness.click(change, APPROVE)
+    assert "now at version 2" in (await harness.next_update(change)).content
+    record = await services.workflows.get(TEAM, workflow_id)
+    assert (record.version, record.workflow.steps[0].with_["text"]) == (2, "Stand-up in 5!")
+    assert (await next_fire(session, workflow_id)).hour == 9  # the schedule is unchanged
+
+
+async def test_someone_else_cannot_open_the_edit_modal(session: SandboxSession) -> None:
+    harness = session.harness
+    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
+    await harness.click(preview, APPROVE)
+    approved = await harness.next_update(preview)
+    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    shown = await say(harness, f"show {workflow_id}")
+    await harness.click(shown, WORKFLOW_EDIT, user=BOB)
+    refusal = await harness.reply(user=BOB)
+    assert f"belongs to <@{ALICE}>" in refusal.content
