@@ -17,6 +17,7 @@ WORKFLOW_EDIT = "workflow_edit"
 STATE_ICONS = {
     WorkflowState.ACTIVE: ":large_green_circle:",
     WorkflowState.PAUSED: ":double_vertical_bar:",
+    WorkflowState.COMPLETED: ":checkered_flag:",
     WorkflowState.DELETED: ":wastebasket:",
 }
 
