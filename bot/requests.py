@@ -12,10 +12,11 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import answer_options
 from bot.blocks.changes import change_blocks
 from bot.blocks.help import HELP_TEXT, help_blocks
-from bot.blocks.kit import Block, actions, button, fallback_text, fit, section
-from bot.blocks.plan import MissingConnection, plan_blocks, question_blocks
+from bot.blocks.kit import Block, actions, button, context, fallback_text, fit, section
+from bot.blocks.plan import MissingConnection, answer_block, plan_blocks, question_blocks
 from bot.pending import PENDING, QUESTION, PendingPlan
 from bot.plans import supersede
 from bot.services import BotServices
@@ -56,34 +57,51 @@ async def handle_request(
     open_plan = where.thread_ts and await services.pending.open_in_thread(
         where.team_id, where.channel_id, where.thread_ts
     )
-    if not open_plan and where.thread_ts:
-        approved = await workflow_of_thread(services, where)
-        if isinstance(approved, str):
-            await say(client, where, approved)
-            return
-        if approved is not None:
-            await change_workflow(text, approved, where, services, client)
-            return
+    if open_plan:
+        await continue_plan(open_plan, text, where, services, client)
+        return
+    approved = await workflow_of_thread(services, where) if where.thread_ts else None
+    if isinstance(approved, str):
+        await say(client, where, approved)
+        return
+    if approved is not None:
+        await change_workflow(text, approved, where, services, client)
+        return
     context = await planning_context(services, client, where)
     try:
-        if open_plan and open_plan.status == PENDING and open_plan.document:
+        result = await services.planner.plan(text, context)
+    except PlannerError as exc:
+        await say(client, where, f":warning: I couldn't plan that: {exc}")
+        return
+    await show_result(services, client, where, text, result, context.connected)
+
+
+async def continue_plan(
+    open_plan: PendingPlan,
+    text: str,
+    where: Conversation,
+    services: BotServices,
+    client: AsyncWebClient,
+) -> None:
+    """Revise the thread's pending plan by `text`, or answer its question with it; the
+    result replaces it (and still changes the stored workflow the plan changes)."""
+    context = await planning_context(services, client, where)
+    try:
+        if open_plan.status == PENDING and open_plan.document:
             request = f"{open_plan.request}\n{text}"
             result = await services.planner.revise(
                 Workflow.model_validate(open_plan.document), text, context
             )
-        elif open_plan and open_plan.status == QUESTION:
+        else:
             request = f"{open_plan.request} {text}"
             result = await services.planner.answer(saved_question(open_plan), text, context)
-        else:
-            request = text
-            result = await services.planner.plan(text, context)
     except PlannerError as exc:
         await say(client, where, f":warning: I couldn't plan that: {exc}")
         return
-    if open_plan:
-        await supersede(services, client, open_plan)
-    edits = open_plan.workflow_id if open_plan else None
-    await show_result(services, client, where, request, result, context.connected, edits)
+    await supersede(services, client, open_plan)
+    await show_result(
+        services, client, where, request, result, context.connected, open_plan.workflow_id
+    )
 
 
 async def workflow_of_thread(
@@ -177,7 +195,9 @@ async def show_result(
     """Post the plan preview (or the question) in the thread and remember it there.
     `edits` is the stored workflow the plan changes (its preview says what changes)."""
     if isinstance(result, Question):
-        plan, blocks, text = await _question_message(services, where, request, result, edits)
+        plan, blocks, text = await _question_message(
+            services, client, where, request, result, edits
+        )
     else:
         plan = await _remember(
             services,
@@ -197,8 +217,15 @@ async def show_result(
 
 
 async def _question_message(
-    services: BotServices, where: Conversation, request: str, question: Question, edits: str | None
+    services: BotServices,
+    client: AsyncWebClient,
+    where: Conversation,
+    request: str,
+    question: Question,
+    edits: str | None,
 ) -> tuple[PendingPlan, list[Block], str]:
+    """The question, with answers to click: the planner's own choices, or else the
+    person's things the question asks for (their projects, lists, channels, …)."""
     plan = await _remember(
         services,
         where,
@@ -219,6 +246,9 @@ async def _question_message(
                 ]
             )
         )
+    elif options := await answer_options(services, client, where.team_id, where.user_id, question):
+        blocks[-1] = context("Choose one, or answer in this thread in your own words.")
+        blocks.append(answer_block(plan.id, options))
     return plan, blocks, question.text
 
 

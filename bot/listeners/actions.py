@@ -21,7 +21,7 @@ from bot.blocks.edit import (
     field_for,
 )
 from bot.blocks.lists import WORKFLOW_EDIT
-from bot.blocks.plan import APPROVE, CANCEL, CONNECT, EDIT, plan_blocks
+from bot.blocks.plan import ANSWER, APPROVE, CANCEL, CONNECT, EDIT, answered_blocks, plan_blocks
 from bot.blocks.run import (
     APPROVE_STEP,
     CANCEL_RUN,
@@ -37,6 +37,7 @@ from bot.requests import (
     CHOICE,
     Conversation,
     connected_services,
+    continue_plan,
     handle_request,
     missing_connections,
     show_result,
@@ -204,6 +205,32 @@ def register(app: AsyncApp) -> None:
         if await services.pending.decide(team, plan_id, CANCELLED, user):
             where = Conversation(team, user, plan.channel_id, plan.thread_ts)
             await handle_request(request, where, services, client)
+
+    @app.action(re.compile(rf"^{ANSWER}_(\d+|menu)$"))
+    async def answer_by_choosing(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """An offered answer was clicked (a button, or picked in the menu): it answers the
+        question exactly as typing it in the thread would."""
+        await ack()
+        team, user = body["team"]["id"], body["user"]["id"]
+        clicked = body["actions"][0]
+        answer = clicked.get("value") or (clicked.get("selected_option") or {}).get("value", "")
+        plan = await services.pending.get(team, clicked["block_id"].removeprefix(f"{ANSWER}_"))
+        if plan is None or plan.user_id != user:
+            await tell(client, body, "Only the person who asked can answer this question.")
+            return
+        if not await services.pending.decide(team, plan.id, CANCELLED, user):
+            await tell(client, body, "This question was already answered.")
+            return
+        await client.chat_update(
+            channel=plan.channel_id,
+            ts=plan.message_ts,
+            text=plan.question or "Answered",
+            blocks=answered_blocks(plan.question or "", f"<@{user}> chose *{answer}*."),
+        )
+        where = Conversation(team, user, plan.channel_id, plan.thread_ts)
+        await continue_plan(plan, answer, where, services, client)
 
     @app.action(re.compile(rf"^{CONNECT}_.+$"))
     async def connect_link(ack: AsyncAck) -> None:
