@@ -70,6 +70,14 @@ def command_run(_args: argparse.Namespace) -> int:
 def command_web(_args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    if not (
+        settings.slack_signing_secret and (settings.slack_bot_token or multi_workspace(settings))
+    ):
+        raise CommandError(
+            "`atom web` receives Slack's requests over HTTP and needs SLACK_SIGNING_SECRET with "
+            "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET (many "
+            "workspaces). Without Slack credentials, `atom run` starts the sandbox instead."
+        )
     asyncio.run(_serve(settings, web=True, socket_mode=False, worker=False))
     return 0
 
@@ -106,11 +114,11 @@ async def _migrate_if_embedded(settings: Settings) -> None:
 
 async def _shell(settings: Settings) -> None:
     from cli.sandbox_session import sandbox_session
-    from cli.shell import Shell
+    from cli.shell import run_in_terminal
 
     await _migrate_if_embedded(settings)
     async with sandbox_session(settings) as session:
-        await Shell(session).run()
+        await run_in_terminal(session)
 
 
 async def _serve(settings: Settings, *, web: bool, socket_mode: bool, worker: bool) -> None:

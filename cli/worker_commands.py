@@ -60,21 +60,24 @@ def command_worker(args: argparse.Namespace) -> int:
 async def serve_worker(settings: Settings, name: str | None, concurrency: int) -> None:
     """Run a worker node until SIGTERM or SIGINT. It posts run status to Slack itself, so
     it is built like every other ATOM process (cli/runtime.py), minus serving HTTP."""
+    stopped = _stop_on_signals()
     try:
         async with open_runtime(
             settings, worker=True, serve=False, worker_id=name, concurrency=concurrency
         ) as runtime:
             worker_id = runtime.engine.worker_id
             log.info("worker node %s is running (concurrency %d)", worker_id, concurrency)
-            await _until_stopped()
+            await stopped.wait()
             log.info("worker node %s is stopping", worker_id)
     except SchedulerError as exc:
         raise CommandError(str(exc)) from None
 
 
-async def _until_stopped() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT, installed before start-up so that a process
+    manager stopping the node early still gets a clean shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop

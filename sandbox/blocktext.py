@@ -41,8 +41,9 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def render(text: str, blocks: list[dict[str, Any]] | None) -> str:
-    """A readable rendering; buttons appear as `[n] Label`."""
+def render(text: str, blocks: list[dict[str, Any]] | None, address: str = "") -> str:
+    """A readable rendering; buttons appear as `[n] Label` (`[<address>n]` with an address,
+    e.g. `[3.1]` for the first button of the shell's message 3)."""
     if not blocks:
         return text
     lines: list[str] = []
@@ -65,7 +66,9 @@ def render(text: str, blocks: list[dict[str, Any]] | None) -> str:
             lines.append(f"[input] {text_of(block.get('label'))}")
         for element in buttons([block]):
             number += 1
-            lines.append(f"  [{number}] {text_of(element.get('text')) or element['action_id']}")
+            lines.append(
+                f"  [{address}{number}] {text_of(element.get('text')) or element['action_id']}"
+            )
     return "\n".join(line for line in lines if line is not None)
 
 
