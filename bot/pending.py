@@ -12,8 +12,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ColumnElement, DateTime, String, Text, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from core.db import Base, Database, utcnow
 
@@ -65,24 +65,36 @@ class PendingPlans:
         self, team_id: str, channel_id: str, thread_ts: str
     ) -> PendingPlan | None:
         """The undecided plan (or open question) of a conversation thread, if any."""
-        async with self.database.session() as session:
-            return await session.scalar(
-                select(PendingPlan)
-                .where(
-                    PendingPlan.team_id == team_id,
-                    PendingPlan.channel_id == channel_id,
-                    PendingPlan.thread_ts == thread_ts,
-                    PendingPlan.status.in_((PENDING, QUESTION)),
-                )
-                .order_by(PendingPlan.created_at.desc())
-                .limit(1)
-            )
+        return await self._newest_in_thread(
+            team_id,
+            channel_id,
+            thread_ts,
+            PendingPlan.status.in_((PENDING, QUESTION)),
+            newest_by=PendingPlan.created_at,
+        )
 
     async def approved_in_thread(
         self, team_id: str, channel_id: str, thread_ts: str
     ) -> PendingPlan | None:
         """The newest approved plan of a conversation thread: replies there change the
         workflow it became."""
+        return await self._newest_in_thread(
+            team_id,
+            channel_id,
+            thread_ts,
+            PendingPlan.status == APPROVED,
+            PendingPlan.workflow_id.is_not(None),
+            newest_by=PendingPlan.updated_at,
+        )
+
+    async def _newest_in_thread(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        *conditions: ColumnElement[bool],
+        newest_by: InstrumentedAttribute[datetime],
+    ) -> PendingPlan | None:
         async with self.database.session() as session:
             return await session.scalar(
                 select(PendingPlan)
@@ -90,10 +102,9 @@ class PendingPlans:
                     PendingPlan.team_id == team_id,
                     PendingPlan.channel_id == channel_id,
                     PendingPlan.thread_ts == thread_ts,
-                    PendingPlan.status == APPROVED,
-                    PendingPlan.workflow_id.is_not(None),
+                    *conditions,
                 )
-                .order_by(PendingPlan.updated_at.desc())
+                .order_by(newest_by.desc())
                 .limit(1)
             )
 

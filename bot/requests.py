@@ -207,7 +207,7 @@ async def show_result(
             document=result.workflow.to_document(),
             workflow_id=edits,
         )
-        blocks, text = await _preview(services, where, plan.id, result, connected, edits)
+        blocks, text = await preview_blocks(services, where, plan.id, result, connected, edits)
     sent = await client.chat_postMessage(
         channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks
     )
@@ -252,7 +252,7 @@ async def _question_message(
     return plan, blocks, question.text
 
 
-async def _preview(
+async def preview_blocks(
     services: BotServices,
     where: Conversation,
     plan_id: str,

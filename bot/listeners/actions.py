@@ -21,7 +21,7 @@ from bot.blocks.edit import (
     field_for,
 )
 from bot.blocks.lists import WORKFLOW_EDIT
-from bot.blocks.plan import ANSWER, APPROVE, CANCEL, CONNECT, EDIT, answered_blocks, plan_blocks
+from bot.blocks.plan import ANSWER, APPROVE, CANCEL, CONNECT, EDIT, answered_blocks
 from bot.blocks.run import (
     APPROVE_STEP,
     CANCEL_RUN,
@@ -39,7 +39,7 @@ from bot.requests import (
     connected_services,
     continue_plan,
     handle_request,
-    missing_connections,
+    preview_blocks,
     show_result,
 )
 from bot.run_status import dm_channel
@@ -131,19 +131,16 @@ def register(app: AsyncApp) -> None:
         await services.pending.save(team, plan_id, document=edited.to_document())
         await services.audit.record(team, body["user"]["id"], "plan.edited", plan_id)
         where = Conversation(team, plan.user_id, plan.channel_id, plan.thread_ts)
+        blocks, text = await preview_blocks(
+            services,
+            where,
+            plan_id,
+            Plan(edited, summary=edited.name),
+            await connected_services(services, team, plan.user_id),
+            plan.workflow_id,
+        )
         await client.chat_update(
-            channel=plan.channel_id,
-            ts=plan.message_ts,
-            text=f"Plan: {edited.name}",
-            blocks=plan_blocks(
-                plan_id,
-                edited,
-                services.service_titles(),
-                await missing_connections(
-                    services, where, edited, await connected_services(services, team, plan.user_id)
-                ),
-                plan.user_id,
-            ),
+            channel=plan.channel_id, ts=plan.message_ts, text=text, blocks=blocks
         )
 
     @app.action(WORKFLOW_EDIT)

@@ -10,8 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks.lists import WORKFLOW_EDIT
-from bot.blocks.plan import APPROVE
+from bot.blocks.plan import APPROVE, EDIT
 from cli.sandbox_session import SandboxSession
+from sandbox.harness import BotMessage, SlackHarness
 from tests.bot.test_commands import say
 from tests.bot.test_plans import ALICE, BOB, preview_for
 from tests.bot.test_runs import TEAM
@@ -26,6 +27,14 @@ async def next_fire(session: SandboxSession, workflow_id: str) -> datetime:
     (held,) = await scheduler.schedules([SCHEDULE_PREFIX + workflow_id])
     assert held.next_fire_time is not None
     return held.next_fire_time.astimezone(BERLIN)
+
+
+async def approved_standup(harness: SlackHarness) -> tuple[BotMessage, BotMessage, str]:
+    """An approved weekday 09:00 schedule: its preview, the approved message, its id."""
+    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
+    await harness.click(preview, APPROVE)
+    approved = await harness.next_update(preview)
+    return preview, approved, re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
 
 
 def as_filled(modal: dict[str, Any], changes: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -45,10 +54,7 @@ async def test_reply_in_the_thread_makes_version_two_and_rollback_moves_the_sche
     session: SandboxSession,
 ) -> None:
     harness, services = session.harness, session.runtime.services
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    preview, approved, workflow_id = await approved_standup(harness)
     assert "Reply in this thread to change it" in approved.content
     assert (await next_fire(session, workflow_id)).hour == 9
 
@@ -79,10 +85,7 @@ async def test_reply_in_the_thread_makes_version_two_and_rollback_moves_the_sche
 
 async def test_a_second_reply_makes_version_three(session: SandboxSession) -> None:
     harness, services = session.harness, session.runtime.services
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    preview, _, workflow_id = await approved_standup(harness)
     for version, change in ((2, "make it 10am"), (3, "post to #dev instead")):
         await harness.dm(change, thread_ts=preview.thread_ts)
         revised = await harness.reply(contains="Approve")
@@ -94,10 +97,7 @@ async def test_a_second_reply_makes_version_three(session: SandboxSession) -> No
 
 async def test_atom_edit_previews_the_change_in_the_dm(session: SandboxSession) -> None:
     harness, services = session.harness, session.runtime.services
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    *_, workflow_id = await approved_standup(harness)
 
     await harness.command(f"edit {workflow_id} post to #dev instead")
     change = await harness.reply(contains="Approve")
@@ -113,10 +113,7 @@ async def test_atom_edit_previews_the_change_in_the_dm(session: SandboxSession) 
 
 async def test_only_the_owner_can_edit(session: SandboxSession) -> None:
     harness = session.harness
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    *_, workflow_id = await approved_standup(harness)
     refused = await say(harness, f"edit {workflow_id} make it 10am", user=BOB)
     assert f"belongs to <@{ALICE}>" in refused.content
     assert "Usage: `/atom edit" in (await say(harness, f"edit {workflow_id}")).content
@@ -126,10 +123,7 @@ async def test_the_edit_modal_of_an_active_workflow_makes_the_next_version(
     session: SandboxSession,
 ) -> None:
     harness, services = session.harness, session.runtime.services
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    *_, workflow_id = await approved_standup(harness)
     shown = await say(harness, f"show {workflow_id}")
     await harness.click(shown, WORKFLOW_EDIT)
     modal = await harness.next_view()
@@ -149,11 +143,23 @@ async def test_the_edit_modal_of_an_active_workflow_makes_the_next_version(
 
 async def test_someone_else_cannot_open_the_edit_modal(session: SandboxSession) -> None:
     harness = session.harness
-    preview = await preview_for(harness, 'every weekday at 9am post "Stand-up!" in #team')
-    await harness.click(preview, APPROVE)
-    approved = await harness.next_update(preview)
-    workflow_id = re.search(r"as `(wf_[0-9a-f]+)`", approved.content).group(1)
+    *_, workflow_id = await approved_standup(harness)
     shown = await say(harness, f"show {workflow_id}")
     await harness.click(shown, WORKFLOW_EDIT, user=BOB)
     refusal = await harness.reply(user=BOB)
     assert f"belongs to <@{ALICE}>" in refusal.content
+
+
+async def test_editing_a_change_in_the_modal_keeps_what_changes_in_view(
+    session: SandboxSession,
+) -> None:
+    harness = session.harness
+    preview, *_ = await approved_standup(harness)
+    await harness.dm("make it 11am instead", thread_ts=preview.thread_ts)
+    change = await harness.reply(contains="Approve")
+    await harness.click(change, EDIT)
+    modal = await harness.next_view()
+    await harness.submit(modal, as_filled(modal, {"step:0:text": "Stand-up at 11!"}))
+    updated = await harness.next_update(change)
+    assert "(version 1 → 2)" in updated.content and "→ Every weekday at 11:00" in updated.content
+    assert "`text`: “Stand-up!” → “Stand-up at 11!”" in updated.content
