@@ -22,7 +22,8 @@ from bot.blocks.lists import (
 from bot.blocks.plan import CONNECT
 from bot.home import connectable, connection_blocks, next_runs
 from bot.operations import NotAllowed
-from bot.requests import Conversation, change_workflow, handle_request, user_timezone
+from bot.people import UnknownTimezone, canonical_zone
+from bot.requests import Conversation, change_workflow, handle_request
 from bot.run_status import dm_channel
 from bot.services import BotServices
 from workflows.store import WorkflowRecord, WorkflowState
@@ -61,13 +62,17 @@ def _needs(count: int, usage: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
+async def _zone(call: Invocation) -> str:
+    return (await call.services.people.zone(call.client, call.team_id, call.user_id)).name
+
+
 async def _help(_call: Invocation) -> Reply:
     return Reply(HELP_TEXT, help_blocks())
 
 
 async def _list(call: Invocation) -> Reply:
     records = await call.services.workflows.list_for(call.team_id, owner=call.user_id)
-    zone = await user_timezone(call.client, call.user_id)
+    zone = await _zone(call)
     blocks = workflow_list_blocks(records, await next_runs(call.services, records), zone)
     return Reply(f"You have {len(records)} workflow(s).", blocks)
 
@@ -95,7 +100,7 @@ async def _runs(call: Invocation) -> Reply:
         runs = [
             r for r in await services.runs.list_for_team(call.team_id) if r.workflow_id in names
         ]
-    zone = await user_timezone(call.client, call.user_id)
+    zone = await _zone(call)
     return Reply(f"{len(runs)} recent run(s).", runs_blocks(runs, names, zone))
 
 
@@ -117,7 +122,7 @@ async def _history(call: Invocation) -> Reply:
         call.services, call.team_id, call.user_id, call.args[0]
     )
     versions = await call.services.workflows.versions(call.team_id, record.id)
-    zone = await user_timezone(call.client, call.user_id)
+    zone = await _zone(call)
     return Reply(f"History of {record.name}", history_blocks(record, versions, zone))
 
 
@@ -207,6 +212,31 @@ async def _cancel(call: Invocation) -> Reply:
     )
 
 
+SETTINGS_USAGE = "settings timezone <zone>` (for example `/atom settings timezone Europe/Berlin`"
+
+
+async def _settings(call: Invocation) -> Reply:
+    """`/atom settings` shows the person's settings; `/atom settings timezone <zone>` sets the
+    zone their times are read and shown in (instead of their Slack profile's)."""
+    if not call.args:
+        zone = await call.services.people.zone(call.client, call.team_id, call.user_id)
+        return Reply(
+            f"Your time zone: *{zone.name}* ({zone.source}). Change it with "
+            f"`/atom {SETTINGS_USAGE})."
+        )
+    if call.args[0].lower() not in {"timezone", "tz", "time-zone"} or len(call.args) < 2:
+        return Reply(f"Usage: `/atom {SETTINGS_USAGE})")
+    try:
+        zone = canonical_zone(" ".join(call.args[1:]))
+    except UnknownTimezone as exc:
+        return Reply(str(exc))
+    await call.services.people.set_zone(call.team_id, call.user_id, zone)
+    return Reply(
+        f":white_check_mark: Your time zone is now *{zone}*. New plans read times in it; "
+        "existing schedules keep the zone they were approved with (edit one to change it)."
+    )
+
+
 SUBCOMMANDS: dict[str, Handler] = {
     "help": _help,
     "list": _list,
@@ -222,6 +252,7 @@ SUBCOMMANDS: dict[str, Handler] = {
     "connections": _connections,
     "disconnect": _disconnect,
     "cancel": _cancel,
+    "settings": _settings,
 }
 
 

@@ -110,8 +110,7 @@ async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: s
 async def publish_home(
     services: BotServices, client: AsyncWebClient, team_id: str, user_id: str
 ) -> None:
-    info = await client.users_info(user=user_id)
-    zone = info["user"].get("tz") or "UTC"
+    zone = (await services.people.zone(client, team_id, user_id)).name
     await client.views_publish(
         user_id=user_id,
         view={"type": "home", "blocks": await home_blocks(services, team_id, user_id, zone)},

@@ -5,7 +5,6 @@ thread."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +19,7 @@ from bot.blocks.plan import MissingConnection, answer_block, plan_blocks, questi
 from bot.pending import PENDING, QUESTION, PendingPlan
 from bot.plans import supersede
 from bot.services import BotServices
-from workflows.model import EventTrigger, Workflow
+from workflows.model import EventTrigger, ScheduleTrigger, Workflow
 from workflows.planning.results import Choice, Plan, PlanContext, PlannerError, Question, Slot
 from workflows.store import WorkflowNotFound, WorkflowRecord, WorkflowState
 
@@ -150,26 +149,10 @@ async def planning_context(
     connected = await connected_services(services, where.team_id, where.user_id)
     return PlanContext(
         user=where.user_id,
-        timezone=await user_timezone(client, where.user_id),
+        timezone=(await services.people.zone(client, where.team_id, where.user_id)).name,
         now=datetime.now(UTC),
         connected=connected,
     )
-
-
-_TIMEZONES: dict[str, tuple[str, float]] = {}
-TIMEZONE_TTL_SECONDS = 3600.0
-
-
-async def user_timezone(client: AsyncWebClient, user_id: str) -> str:
-    """The person's time zone from their Slack profile (cached for an hour: it is read
-    for every request, and changes rarely)."""
-    cached = _TIMEZONES.get(user_id)
-    if cached and cached[1] > time.monotonic():
-        return cached[0]
-    info = await client.users_info(user=user_id)
-    zone = info["user"].get("tz") or "UTC"
-    _TIMEZONES[user_id] = (zone, time.monotonic() + TIMEZONE_TTL_SECONDS)
-    return zone
 
 
 async def connected_services(services: BotServices, team_id: str, user_id: str) -> frozenset[str]:
@@ -207,7 +190,9 @@ async def show_result(
             document=result.workflow.to_document(),
             workflow_id=edits,
         )
-        blocks, text = await preview_blocks(services, where, plan.id, result, connected, edits)
+        blocks, text = await preview_blocks(
+            services, client, where, plan.id, result, connected, edits
+        )
     sent = await client.chat_postMessage(
         channel=where.channel_id, thread_ts=where.thread_ts, text=fallback_text(text), blocks=blocks
     )
@@ -254,6 +239,7 @@ async def _question_message(
 
 async def preview_blocks(
     services: BotServices,
+    client: AsyncWebClient,
     where: Conversation,
     plan_id: str,
     result: Plan,
@@ -273,11 +259,28 @@ async def preview_blocks(
     )
     if result.assumptions:
         blocks.insert(-2, section("_I assumed:_ " + "; ".join(result.assumptions)))
+    if _has_times(workflow) and await services.people.first_time_told(where.team_id, where.user_id):
+        blocks.insert(-2, context(await _zone_notice(services, client, where)))
     if edits is None:
         return blocks, f"Plan: {workflow.name}"
     record = await services.workflows.get(where.team_id, edits)
     blocks = fit([blocks[0], *change_blocks(record, workflow, titles), *blocks[1:]])
     return blocks, f"Change to {record.name}: approve to make version {record.latest_version + 1}"
+
+
+def _has_times(workflow: Workflow) -> bool:
+    """Whether the plan reads a time of day or a date in the person's zone."""
+    return isinstance(workflow.trigger, ScheduleTrigger) or any(
+        step.action.startswith("google_calendar.") for step in workflow.steps
+    )
+
+
+async def _zone_notice(services: BotServices, client: AsyncWebClient, where: Conversation) -> str:
+    zone = await services.people.zone(client, where.team_id, where.user_id)
+    return (
+        f":clock1: Times are in *{zone.name}*, {zone.source}. Another zone? "
+        "`/atom settings timezone <zone>`, for example `America/New_York`."
+    )
 
 
 async def _remember(

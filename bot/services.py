@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dedupe import EventDeduplicator
 from bot.pending import PendingPlans
+from bot.people import PersonSettings
 from connectors.registry import Registry
 from core.db import Database
 from core.settings import Settings
@@ -99,6 +100,7 @@ class BotServices:
     launcher: RunLauncher
     connections: Connections
     slack: SlackClients
+    people: PersonSettings
 
     def service_titles(self) -> dict[str, str]:
         return service_titles(self.registry)

@@ -18,6 +18,7 @@ from bot.clients import TeamClients
 from bot.dedupe import EventDeduplicator
 from bot.notifications import SlackConnectionNotifier
 from bot.pending import PendingPlans
+from bot.people import PersonSettings
 from bot.run_status import SlackRunReporter
 from bot.services import BotServices, service_titles
 from connectors.client import HttpPool
@@ -99,6 +100,7 @@ async def open_runtime(
                 launcher=triggers.runs,
                 connections=accounts.connections,
                 slack=slack_clients,
+                people=PersonSettings(database),
             )
             bolt = build_app(services, accounts.slack_oauth) if serve else None
             web = (

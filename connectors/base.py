@@ -330,6 +330,9 @@ class Event:
     sample: dict[str, Any] | None = None
     """A realistic payload (valid for `payload_model`): what `atom execute --sandbox` and
     `atom events sample` use when no real delivery is at hand."""
+    occurred_at: str | None = None
+    """Dotted path of the payload field saying when the event happened (`issue.created_at`):
+    what a run's `now` is, so "tomorrow" in its templates means the day after the event."""
 
     @property
     def key(self) -> str:
@@ -388,6 +391,7 @@ class Connector:
         matches: MatchFn = _always,
         scopes: tuple[str, ...] = (),
         sample: dict[str, Any] | None = None,
+        occurred_at: str | None = None,
     ) -> Event:
         event = Event(
             connector=self.name,
@@ -400,6 +404,7 @@ class Connector:
             matches=matches,
             scopes=scopes,
             sample=sample,
+            occurred_at=occurred_at,
         )
         self.events[name] = event
         return event

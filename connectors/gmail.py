@@ -254,6 +254,7 @@ connector.event(
     config_model=EmailReceivedConfig,
     payload_model=EmailPayload,
     poll=poll_received_email,
+    occurred_at="received_at",
     scopes=(GMAIL_READONLY,),
     sample={
         "id": "18c3f2a9b4d7e601",

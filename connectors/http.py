@@ -146,6 +146,7 @@ connector.event(
     config_model=WebhookConfig,
     payload_model=WebhookReceived,
     webhook=parse_webhook,
+    occurred_at="received_at",
     sample={
         "body": {
             "event": "invoice.paid",

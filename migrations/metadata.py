@@ -15,6 +15,7 @@ from core.db import Base
 MODEL_MODULES = [
     "bot.dedupe",
     "bot.pending",
+    "bot.people",
     "bot.posts",
     "workflows.store",
     "workflows.subscriptions",

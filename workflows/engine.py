@@ -27,7 +27,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NoReturn, Protocol
 
@@ -47,7 +47,7 @@ from connectors.registry import Registry
 from core.db import Database, utcnow
 from core.settings import Settings
 from workflows.catalog import ApprovalRequest, ApprovalResult, full_catalog
-from workflows.model import Step, Workflow
+from workflows.model import EventTrigger, Step, Workflow
 from workflows.store import (
     DuplicateRun,
     LeaseLost,
@@ -120,6 +120,7 @@ class _Execution:
     run: RunRecord
     record: WorkflowRecord
     steps: list[StepRecord]
+    now: datetime
     outputs: dict[str, Any] = field(default_factory=dict)
     iterations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -131,6 +132,7 @@ class _Execution:
         return {
             "trigger": self.run.trigger_payload,
             "steps": self.outputs,
+            "now": self.now,
             "workflow": {
                 "id": self.record.id,
                 "name": self.workflow.name,
@@ -407,7 +409,8 @@ class Engine:
     async def _drive(self, run: RunRecord) -> None:
         record = await self.workflows.get(run.team_id, run.workflow_id, run.version)
         steps = await self.runs.steps(run.team_id, run.id)
-        ex = _Execution(run=run, record=record, steps=steps)
+        now = trigger_time(run, record.workflow, self.catalog)
+        ex = _Execution(run=run, record=record, steps=steps, now=now)
         for step_record in steps:
             if step_record.status == StepStatus.SUCCEEDED:
                 ex.outputs[step_record.step_id] = step_record.output
@@ -856,6 +859,33 @@ class Engine:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def trigger_time(run: RunRecord, workflow: Workflow, catalog: Registry) -> datetime:
+    """When the run's trigger happened, in UTC: a template's `now`. A schedule's fire time,
+    the event's own time when its connector declares the field, else when the run was
+    queued. It is fixed for the run, so a retry or a resume days later computes the same
+    "tomorrow" as the first attempt."""
+    payload = run.trigger_payload
+    path = "scheduled_at" if "scheduled_at" in payload else None
+    if isinstance(workflow.trigger, EventTrigger):
+        event = catalog.event(workflow.trigger.event)
+        path = event.occurred_at if event is not None else None
+    stamp = _payload_time(payload, path) if path else None
+    queued = run.created_at
+    return stamp or (queued if queued.tzinfo else queued.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _payload_time(payload: dict[str, Any], path: str) -> datetime | None:
+    value: Any = payload
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return None
 
 
 def _approvers(steps: Sequence[StepRecord]) -> set[str]:

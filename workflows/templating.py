@@ -5,8 +5,9 @@ Only two things are ever evaluated: `{{ … }}` expressions inside string values
 
 - A value that is exactly one `{{ expr }}` keeps the expression's native type (a list, a
   number, a mapping); any other template renders to text.
-- Expressions read data only: the names `trigger`, `steps`, `workflow` (and `item`,
-  `loop` inside a `for_each` step), attribute/item access on that data (mapping keys win
+- Expressions read data only: the names `trigger`, `steps`, `workflow`, `now` (the time
+  the run's trigger happened; see `workflows.template_dates`) (and `item`, `loop` inside a
+  `for_each` step), attribute/item access on that data (mapping keys win
   over methods, so `steps.search.items` is the `items` key), a fixed set of filters and a
   handful of side-effect-free str/dict/list methods. `{% … %}` blocks, other names,
   other calls and anything starting with `_` (`__class__`, `mro`, …) are refused, both by
@@ -23,6 +24,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import BuiltinMethodType
 from typing import Any
 
@@ -33,12 +35,21 @@ from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from workflows.template_dates import (
+    DATE_FILTERS,
+    UNKNOWN_ARGUMENT,
+    DateHelperError,
+    argument_problems,
+    as_time,
+    iso,
+)
+
 MAX_TEMPLATE_CHARS = 20_000
 MAX_VALUE_SIZE = 1_000_000
 """Approximate JSON size (characters) any value built by a template may reach."""
 MAX_POWER_BITS = 4096
 
-ROOT_NAMES = frozenset({"trigger", "steps", "workflow"})
+ROOT_NAMES = frozenset({"trigger", "steps", "workflow", "now"})
 LOOP_NAMES = frozenset({"item", "loop"})
 
 SAFE_METHODS: dict[type, frozenset[str]] = {
@@ -220,7 +231,17 @@ def _replace(text: Any, old: str, new: str, count: int | None = None) -> str:
 
 def _tojson(value: Any, indent: int | None = None) -> str:
     _check_size(value)
-    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=_as_text)
+
+
+def _as_text(value: Any) -> str:
+    """Text of a value: a time as ISO 8601 (`now`, date filters), anything else str()."""
+    return iso(value) if isinstance(value, datetime) else str(value)
+
+
+def _finalize(value: Any) -> Any:
+    """What `{{ … }}` inside text prints: times as ISO 8601, sizes checked."""
+    return iso(value) if isinstance(value, datetime) else _check_size(value)
 
 
 def _to_string(value: Any) -> str:
@@ -255,6 +276,7 @@ _OWN_FILTERS: dict[str, Callable[..., Any]] = {
     "string": _to_string,
     "list": _to_list,
     "sum": _sum,
+    **DATE_FILTERS,
 }
 
 _JINJA_FILTERS = (
@@ -358,7 +380,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     @staticmethod
     def guarded_concat(parts: Iterable[Any]) -> str:
-        texts = [str(_check_size(part)) for part in parts]
+        texts = [_as_text(_check_size(part)) for part in parts]
         if sum(len(t) for t in texts) > MAX_VALUE_SIZE:
             raise _TooLarge(f"the text would be longer than {MAX_VALUE_SIZE} characters")
         return "".join(texts)
@@ -369,7 +391,7 @@ def _build_environment() -> _Sandbox:
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
-        finalize=_check_size,
+        finalize=_finalize,
     )
     jinja_filters = {name: _size_checked(env.filters[name]) for name in _JINJA_FILTERS}
     env.filters = {**jinja_filters, **_OWN_FILTERS}
@@ -469,6 +491,23 @@ def _check_filter(node: nodes.Filter | nodes.Test, analysis: Analysis) -> None:
             analysis.errors.append(
                 f"`{value}` reaches into Python internals; templates may only read workflow data"
             )
+    if isinstance(node, nodes.Filter) and node.name in DATE_FILTERS:
+        analysis.errors += _date_filter_problems(node)
+
+
+def _date_filter_problems(node: nodes.Filter) -> list[str]:
+    """Arguments of a date filter that can be judged before a run: a time zone, a day
+    name, a clock time, an amount; and a literal input that is not a time."""
+    if node.kwargs:
+        return [f"{node.name} takes its argument by position, e.g. `now | add_days(1)`"]
+    arguments = [a.value if isinstance(a, nodes.Const) else UNKNOWN_ARGUMENT for a in node.args]
+    problems = argument_problems(node.name, arguments)
+    if isinstance(node.node, nodes.Const):
+        try:
+            as_time(node.node.value, node.name)
+        except DateHelperError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _check_access(node: nodes.Getattr | nodes.Getitem, analysis: Analysis) -> None:
@@ -479,7 +518,12 @@ def _check_access(node: nodes.Getattr | nodes.Getitem, analysis: Analysis) -> No
         )
         return
     inner = node.node
-    if isinstance(inner, nodes.Name) and inner.name in ("steps", "trigger") and key:
+    if isinstance(inner, nodes.Name) and inner.name == "now":
+        analysis.errors.append(
+            "`now` is a time, not a record: move it with date filters such as "
+            "`now | add_days(1) | at('09:00')`, or print its day with `now | date`"
+        )
+    elif isinstance(inner, nodes.Name) and inner.name in ("steps", "trigger") and key:
         analysis.references.append(Reference(inner.name, key))
     elif isinstance(inner, nodes.Getattr | nodes.Getitem) and isinstance(inner.node, nodes.Name):
         inner_key = _key(inner)
@@ -489,7 +533,11 @@ def _check_access(node: nodes.Getattr | nodes.Getitem, analysis: Analysis) -> No
 
 def _check_call(node: nodes.Call, analysis: Analysis) -> None:
     method = node.node.attr if isinstance(node.node, nodes.Getattr) else None
-    if method not in METHOD_NAMES:
+    if isinstance(node.node, nodes.Name) and node.node.name == "now":
+        analysis.errors.append(
+            "`now` is a value, not a function: write `{{ now }}` or `{{ now | add_days(1) }}`"
+        )
+    elif method not in METHOD_NAMES:
         analysis.errors.append(
             "templates cannot call functions; use filters such as `| join(', ')` "
             "(only text and mapping methods like `.lower()`, `.split()`, `.get()` may be called)"
@@ -624,6 +672,8 @@ def _to_native(value: Any) -> Any:
         return str(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, datetime):
+        return iso(value)
     if isinstance(value, Mapping):
         return {str(k): _to_native(v) for k, v in _check_size(dict(value)).items()}
     if isinstance(value, Iterable):

@@ -22,6 +22,7 @@ COMMANDS = [
     ("/atom history <id> · rollback <id> <version>", "versions of a workflow"),
     ("/atom connect <service> · connections · disconnect <service>", "your accounts"),
     ("/atom cancel <run>", "stop a run"),
+    ("/atom settings · settings timezone <zone>", "your time zone (default: your Slack profile's)"),
 ]
 
 

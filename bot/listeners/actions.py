@@ -133,6 +133,7 @@ def register(app: AsyncApp) -> None:
         where = Conversation(team, plan.user_id, plan.channel_id, plan.thread_ts)
         blocks, text = await preview_blocks(
             services,
+            client,
             where,
             plan_id,
             Plan(edited, summary=edited.name),

@@ -4,12 +4,15 @@ approved, triggered, and carried out against the service emulators."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from bot.blocks.plan import APPROVE
 from cli.sandbox_session import SandboxSession
 from tests.bot.conftest import GITHUB_WEBHOOK_SECRET
-from tests.bot.test_plans import run_finished
+from tests.bot.test_plans import preview_for, run_finished
 from tests.bot.test_runs import approved
 from workflows.subscriptions import TriggerStore
 
@@ -119,3 +122,51 @@ async def test_team_meeting_with_invites_and_the_agenda_posted(session: SandboxS
     team = slack.channel_by_name("team")
     agenda = slack.messages(team.id)[-1]["text"]
     assert "Team meeting" in agenda and meetings[0]["htmlLink"] in agenda
+
+
+async def test_tomorrow_in_an_email_workflow_is_the_day_after_each_email(
+    session: SandboxSession,
+) -> None:
+    """Two important emails from the boss, received on different days, book the day after
+    each of them: "tomorrow" is counted when the run happens, from the email's own time."""
+    harness = session.harness
+    preview = await preview_for(
+        harness,
+        "When I get an important email from boss@example.com, "
+        "block 30 minutes in my calendar tomorrow",
+    )
+    assert "the day after the email arrives, at 09:00 (assumed)" in preview.content
+    await harness.click(preview, APPROVE)
+    assert "I'm watching for it now" in (await harness.next_update(preview)).content
+    await first_poll(session)
+
+    gmail = session.emulator("gmail")
+    first_day = datetime.now(UTC) + timedelta(minutes=1)
+    later_day = first_day + timedelta(days=3)
+    for number, received in enumerate((first_day, later_day), start=1):
+        gmail.deliver(
+            sender="Dana Boss <boss@example.com>",
+            subject=f"Numbers {number}",
+            labels=("INBOX", "UNREAD", "IMPORTANT"),
+            received_at=received,
+        )
+        status = await run_finished(harness, timeout=30)
+        assert "Run done" in status.content
+
+    calendar = session.emulator("google_calendar")
+    starts = {
+        e["summary"]: e["start"]
+        for e in calendar.calendar_events["alice@example.com"].values()
+        if e["summary"].startswith("Numbers")
+    }
+    berlin = ZoneInfo("Europe/Berlin")
+    expected = {
+        f"Numbers {number}": (received.astimezone(berlin) + timedelta(days=1)).date()
+        for number, received in enumerate((first_day, later_day), start=1)
+    }
+    booked = {
+        summary: datetime.fromisoformat(start["dateTime"]).astimezone(berlin)
+        for summary, start in starts.items()
+    }
+    assert {summary: moment.date() for summary, moment in booked.items()} == expected
+    assert {moment.strftime("%H:%M") for moment in booked.values()} == {"09:00"}

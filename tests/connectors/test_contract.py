@@ -14,6 +14,8 @@ import importlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -126,6 +128,17 @@ def test_event_sample_is_a_valid_payload(key: str) -> None:
     assert event.sample, f"{key}: declare a realistic sample payload"
     parsed = event.payload_model.model_validate(event.sample)
     assert parsed.model_dump(mode="json", exclude_unset=True) == event.sample
+
+
+@pytest.mark.parametrize("key", [k for k, e in REGISTRY.events.items() if e.occurred_at])
+def test_event_time_field_is_an_aware_time_in_the_sample(key: str) -> None:
+    """`occurred_at` is what a run's `now` reads: it must name an ISO time with an offset."""
+    event = REGISTRY.events[key]
+    assert event.occurred_at is not None and event.sample is not None
+    value: Any = event.sample
+    for part in event.occurred_at.split("."):
+        value = value[part]
+    assert datetime.fromisoformat(value).tzinfo is not None
 
 
 def test_every_action_has_a_case() -> None:

@@ -205,7 +205,7 @@ def test_a_plan_names_its_assumptions_and_missing_connections(planner: OfflinePl
     )
     assert isinstance(plan, Plan)
     assert plan.missing_connections == ("gmail", "asana", "google_calendar")
-    assert any("every time the workflow runs" in a for a in plan.assumptions)
+    assert "“‹subject›” starts the day after the email arrives, at 09:00" in plan.assumptions
     assert plan.summary.splitlines()[0] == "When an email matching “is:important” arrives:"
 
 

@@ -194,7 +194,7 @@ def test_an_output_field_that_does_not_exist_is_reported(registry: Registry) -> 
         ("{{ trigger.title | attr('x') }}", "unknown filter `attr`"),
         ("{{ trigger.title is callable }}", "unknown test `callable`"),
         ("{{ trigger.run() }}", "templates cannot call functions"),
-        ("{{ item }}", "unknown name `item`: templates can use steps, trigger, workflow"),
+        ("{{ item }}", "unknown name `item`: templates can use now, steps, trigger, workflow"),
     ],
 )
 def test_bad_templates_are_reported(registry: Registry, template: str, expected: str) -> None:

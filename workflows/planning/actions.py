@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workflows.planning.draft import Draft
+from workflows.planning.draft import Draft, TimedInput
 from workflows.planning.events import DRIVE_FOLDER_URL, repo_in
 from workflows.planning.phrases import Phrases, is_service_word, named
 from workflows.planning.results import Choice
@@ -42,7 +42,7 @@ from workflows.planning.values import (
     people,
     trigger_title,
 )
-from workflows.planning.words import format_moment, readable
+from workflows.planning.words import readable
 
 Reader = Callable[[ActionClause, Draft], None]
 ISSUE_QUESTION = "Which GitHub issue? Give its number and repository, e.g. #42 in acme/api."
@@ -223,7 +223,7 @@ def _assignee(clause: ActionClause) -> str | None:
 
 def create_task(clause: ActionClause, draft: Draft) -> None:
     due = clause.due.at.date().isoformat() if clause.due is not None else None
-    draft.add_step_asking(
+    step = draft.add_step_asking(
         "asana.create_task",
         {
             "name": _title(clause, draft),
@@ -235,6 +235,9 @@ def create_task(clause: ActionClause, draft: Draft) -> None:
         "task",
         ask=("name", "project"),
     )
+    if clause.due is not None:
+        due_title = f"“{readable(step.inputs.get('name', 'The task'))}” is due"
+        draft.add_time(step, TimedInput(step.id, "due_on", clause.due, due_title, day_only=True))
 
 
 def complete_task(clause: ActionClause, draft: Draft) -> None:
@@ -440,27 +443,13 @@ def _event_summary(clause: ActionClause, draft: Draft) -> str:
     return "Meeting" if clause.has(r"\bmeeting\b") else "Event"
 
 
-def _assume_event_times(clause: ActionClause, draft: Draft, title: str) -> None:
-    """Say which times the planner chose: a start without a clock time, the length, and
-    a date fixed in a workflow that runs on every event."""
-    moment = clause.moment
-    if moment is not None and not moment.clock_given:
-        draft.assume(f"“{title}” starts at {moment.at:%H:%M}")
-    if moment is not None and draft.trigger.get("type") == "event":
-        draft.assume(
-            f"“{title}” is on {format_moment(moment.at)} every time the "
-            "workflow runs (dates are fixed when you approve the plan)"
-        )
-    if clause.duration is None:
-        draft.assume(f"“{title}” lasts 60 minutes")
-
-
 def create_event(clause: ActionClause, draft: Draft) -> None:
     summary = _event_summary(clause, draft)
     title = readable(summary)
-    _assume_event_times(clause, draft, title)
+    if clause.duration is None:
+        draft.assume(f"“{title}” lasts 60 minutes")
     moment = clause.moment
-    draft.add_step_asking(
+    step = draft.add_step_asking(
         "google_calendar.create_event",
         {
             "summary": summary,
@@ -474,6 +463,8 @@ def create_event(clause: ActionClause, draft: Draft) -> None:
         ask=("start",),
         questions={"start": f"When should “{title}” start? e.g. tomorrow at 10am"},
     )
+    if moment is not None:
+        draft.add_time(step, TimedInput(step.id, "start", moment, f"“{title}” starts"))
 
 
 def list_events(clause: ActionClause, draft: Draft) -> None:

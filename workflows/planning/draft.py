@@ -19,10 +19,12 @@ from pydantic import BaseModel
 
 from connectors.registry import Registry
 from workflows.model import Workflow
+from workflows.planning.relative import moment_template, repeats, time_words
 from workflows.planning.results import Choice, PlanContext
 from workflows.planning.subjects import Subject, subject_of
 from workflows.planning.summary import describe_cron
 from workflows.planning.text import Request
+from workflows.planning.times import Moment
 
 MAX_NAME_CHARS = 200
 
@@ -56,6 +58,22 @@ class Missing:
 
 
 @dataclass(frozen=True)
+class TimedInput:
+    """A step input holding a time read from the request, and the moment it came from:
+    in a workflow that runs again and again it is counted from each run instead."""
+
+    step_id: str
+    field: str
+    moment: Moment
+    title: str  # what the time is of, for the preview ("“Focus time” starts")
+    day_only: bool = False  # a YYYY-MM-DD day (a due date), not a date-time
+
+    @property
+    def literal(self) -> str:
+        return self.moment.at.date().isoformat() if self.day_only else self.moment.at.isoformat()
+
+
+@dataclass(frozen=True)
 class Thing:
     """Something a step or the trigger is about, that a later clause may call "it"."""
 
@@ -77,7 +95,8 @@ class Draft:
     steps: list[StepDraft] = field(default_factory=list)
     things: list[Thing] = field(default_factory=list)
     missing: list[Missing] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)  # defaults the planner chose
+    timed: list[TimedInput] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     question: str | None = None  # a question that no missing input answers (a choice, a past time)
     choices: list[Choice] = field(default_factory=list)
@@ -203,8 +222,49 @@ class Draft:
         return self.request.restore(masked)
 
     def assume(self, words: str) -> None:
-        if words not in self.assumptions:
-            self.assumptions.append(words)
+        if words not in self.chosen:
+            self.chosen.append(words)
+
+    def add_time(self, step: StepDraft, timed: TimedInput) -> None:
+        """Set a step input to a time read from the request (see `TimedInput`)."""
+        step.inputs[timed.field] = timed.literal
+        self.timed.append(timed)
+
+    def _relative(self, timed: TimedInput) -> bool:
+        """Whether `timed` is counted from each run: the trigger repeats, the time was
+        said relative to now, and the input still holds it (no answer replaced it)."""
+        step = next((s for s in self.steps if s.id == timed.step_id), None)
+        return (
+            step is not None
+            and repeats(self.trigger)
+            and timed.moment.shift is not None
+            and step.inputs.get(timed.field) == timed.literal
+        )
+
+    def _timed_inputs(self, step: StepDraft) -> dict[str, Any]:
+        inputs = dict(step.inputs)
+        for timed in self.timed:
+            if timed.step_id == step.id and self._relative(timed):
+                zone = self.context.timezone
+                inputs[timed.field] = moment_template(timed.moment, zone, day_only=timed.day_only)
+        return inputs
+
+    @property
+    def assumptions(self) -> list[str]:
+        """The defaults chosen, and what each time in a step means: in a workflow that
+        runs again and again, "“Focus” starts the day after the email arrives, at 09:00
+        (assumed)"."""
+        words = [*self.chosen]
+        for timed in self.timed:
+            if any(s.id == timed.step_id for s in self.steps):
+                words += time_words(
+                    timed.title,
+                    timed.moment,
+                    self.trigger,
+                    counted=self._relative(timed),
+                    day_only=timed.day_only,
+                )
+        return list(dict.fromkeys(words))
 
     def unique_id(self, hint: str) -> str:
         base = re.sub(r"\W+", "_", hint).strip("_").lower() or "step"
@@ -239,7 +299,7 @@ class Draft:
                     {
                         "id": s.id,
                         "action": s.action,
-                        "with": s.inputs,
+                        "with": self._timed_inputs(s),
                         **({"if": s.condition} if s.condition else {}),
                     }
                     for s in self.steps

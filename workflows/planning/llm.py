@@ -62,6 +62,12 @@ Rules:
 - Values may use templates: "{{{{ trigger.<field> }}}}" (the event payload) and
   "{{{{ steps.<id>.<field> }}}}" (an earlier step's output); only `{{{{ … }}}}` expressions, no
   `{{% … %}}` blocks. Use them to carry titles and links forward.
+- In an event or repeating schedule workflow, a time said relative to now ("tomorrow",
+  "in 2 days", "next Monday", "in an hour") must be counted from each run, not fixed:
+  "{{{{ now | in_timezone('{timezone}') | add_days(1) | at('09:00') }}}}". `now` is when the
+  run's trigger happened; filters: in_timezone(zone), add_minutes/add_hours/add_days/
+  add_weeks/add_months(n), next_weekday('monday'), at('HH:MM'), next_at('HH:MM'),
+  day_of_month(n), next_day_of_month(n), date (YYYY-MM-DD). A one-time plan uses the date.
 - `name` is a short title of the workflow.
 
 Catalog (connector.action: description; inputs, * = required; -> output fields):

@@ -18,6 +18,7 @@ from workflows.model import Workflow
 from workflows.planning.actions import read_action
 from workflows.planning.draft import Draft, StepDraft
 from workflows.planning.phrases import named
+from workflows.planning.relative import retimed
 from workflows.planning.results import Plan, PlanContext, Question
 from workflows.planning.subjects import Subject, subject_of
 from workflows.planning.text import (
@@ -359,7 +360,12 @@ class Edit:
 
     def _retime_event(self, step: StepDraft, day: Any, clock: time | None) -> bool:
         start = step.inputs.get("start")
-        if not isinstance(start, str) or "{{" in start:
+        if isinstance(start, str) and "{{" in start:  # counted from each run
+            moved = retimed(start, self.bare, self.draft.now, self._zone())
+            if moved is not None:
+                step.inputs["start"] = moved
+            return moved is not None
+        if not isinstance(start, str):
             return False
         old = datetime.fromisoformat(start)
         new = datetime.combine(day or old.date(), clock or old.time()).replace(tzinfo=old.tzinfo)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from workflows.model import Workflow
 from workflows.planning.events import DRIVE_FOLDER_URL, repo_in
+from workflows.planning.relative import counted_start
 from workflows.planning.results import PlanContext
 from workflows.planning.text import (
     REPO,
@@ -204,6 +205,10 @@ def fill_slot(workflow: Workflow, path: str, reply: str, context: PlanContext) -
                 target[companion] = also
         if field == "start":
             target.setdefault("timezone", context.timezone)
+            counted = counted_start(
+                document["trigger"], text, context.current_time(), context.timezone
+            )
+            target["start"] = counted or value
     try:
         return Workflow.model_validate(document)
     except ValidationError:

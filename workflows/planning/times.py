@@ -18,8 +18,9 @@ Conventions (stated in the plan's summary, so a person can correct them):
 
 from __future__ import annotations
 
+import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
@@ -111,9 +112,9 @@ PART = r"(?:morning|afternoon|evening|night)"
 
 CLOCK = re.compile(
     r"(?<![\w:/.-])(?:"
-    r"(?P<h12>\d{1,2})(?:[:.](?P<m12>\d{2}))?\s*(?P<ampm>[ap])\.?\s?m\b\.?"
+    r"(?:12(?:[:.]00)?\s*)?(?P<named>noon|midday|midnight|lunchtime|end of (?:the )?day|eod)\b"
+    r"|(?P<h12>\d{1,2})(?:[:.](?P<m12>\d{2}))?\s*(?P<ampm>[ap])\.?\s?m\b\.?"
     r"|(?P<h24>\d{1,2}):(?P<m24>\d{2})(?!\d)"
-    r"|(?P<named>noon|midday|midnight|lunchtime|end of (?:the )?day|eod)\b"
     r")",
     re.IGNORECASE,
 )
@@ -130,53 +131,97 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+EVERY = r"(?:every|evry|evrey|eveyr|evey|everey|each)"
+"""'every' as people type it (a dropped or swapped letter) or 'each'."""
+INTERVAL = r"(?P<n>other|second|2nd|\d+|two|three|four)"
+
 RECURRING_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("minutes", _rx(rf"\bevery\s+(?P<n>{NUMBER})\s+(?:minutes?|mins?)\b")),
-    ("half_hour", _rx(r"\bevery\s+half\s+(?:an\s+)?hour\b|\btwice\s+an\s+hour\b")),
-    ("hours", _rx(rf"\bevery\s+(?P<n>{NUMBER})\s+(?:hours?|hrs?)\b")),
-    ("hourly", _rx(r"\b(?:every|each)\s+hour\b|\bhourly\b")),
+    ("minutes", _rx(rf"\b{EVERY}\s+(?P<n>{NUMBER})\s+(?:minutes?|mins?)\b")),
+    ("half_hour", _rx(rf"\b{EVERY}\s+half\s+(?:an\s+)?hour\b|\btwice\s+an\s+hour\b")),
+    ("hours", _rx(rf"\b{EVERY}\s+(?P<n>{NUMBER})\s+(?:hours?|hrs?)\b")),
+    ("hourly", _rx(rf"\b{EVERY}\s+hour\b|\b(?P<bare>hourly)\b")),
     (
         "weekdays",
         _rx(
-            r"\b(?:every|each|on)\s+(?:single\s+)?(?:week\s?day|work\s?day|working\s+day|business\s+day)s?"
+            rf"\b(?:{EVERY}|on)\s+(?:single\s+)?(?:week\s?day|work\s?day|working\s+day|business\s+day)s?"
             rf"(?:\s+{PART})?\b|\bweekdays\b(?:\s+{PART}\b)?"
-            r"|\b(?:every\s+day\s+|each\s+day\s+|on\s+)?mon(?:day)?\s*(?:-|–|to|through|thru)\s*fri(?:day)?\b"
+            rf"|\b(?:{EVERY}\s+day\s+|on\s+)?mon(?:day)?\s*(?:-|–|to|through|thru)\s*fri(?:day)?\b"
         ),
     ),
-    ("weekends", _rx(r"\b(?:every|each|on)\s+weekends?\b|\bweekends\b")),
+    ("weekends", _rx(rf"\b(?:{EVERY}|on)\s+weekends?\b|\bweekends\b")),
     (
         "monthly_weekday",
         _rx(
             rf"\b(?:on\s+)?(?:the\s+)?(?P<ord>first|second|third|fourth|last|1st|2nd|3rd|4th)\s+"
-            rf"(?P<day>{DAY})\s+(?:of\s+)?(?:every|each|the|a)\s+month\b"
+            rf"(?P<day>{DAY})\s+(?:of\s+)?(?:{EVERY}|the|a)\s+month\b"
         ),
     ),
     (
         "monthly",
         _rx(
-            rf"\b(?:on\s+)?the\s+(?P<ord>{ORDINAL})(?:\s+day)?\s+of\s+(?:every|each|the|a)\s+month\b"
-            rf"|\b(?:every|each)\s+month\s+on\s+the\s+(?P<ord2>{ORDINAL})(?:\s+day)?\b"
+            rf"\b(?:on\s+)?(?:the\s+|{EVERY}\s+)?(?P<ord>{ORDINAL})(?:\s+day)?\s+of\s+"
+            rf"(?:{EVERY}|the|a)\s+month\b"
+            rf"|\b{EVERY}\s+month\s+on\s+the\s+(?P<ord2>{ORDINAL})(?:\s+day)?\b"
             rf"|\bmonthly\s+on\s+the\s+(?P<ord3>{ORDINAL})(?:\s+day)?\b"
-            r"|\b(?:every|each)\s+month\b|\bmonthly\b"
+            rf"|\b{EVERY}\s+month\b|\b(?P<bare>monthly)\b"
         ),
     ),
     (
+        "weeks_interval",
+        _rx(
+            rf"\b(?:{EVERY}\s+{INTERVAL}\s+weeks?|(?P<bi>bi-?weekly|fortnightly))"
+            rf"(?:\s+on\s+(?P<days>{DAY_LIST}))?\b"
+            rf"|\b{EVERY}\s+(?P<n2>other|second)\s+(?P<days2>{DAY_LIST})\b"
+        ),
+    ),
+    ("days_interval", _rx(rf"\b{EVERY}\s+{INTERVAL}\s+days?\b")),
+    (
         "weekly_days",
         _rx(
-            rf"\b(?:every|each)\s+(?:week\s+on\s+)?(?P<days>{DAY_LIST})\b"
+            rf"\b{EVERY}\s+(?:week\s+on\s+)?(?P<days>{DAY_LIST})\b"
             rf"|\bweekly\s+on\s+(?P<days2>{DAY_LIST})\b"
             rf"|\b(?:on\s+)?(?P<plural>{DAY}s(?:\s*(?:,\s*and|,|and|&|/|or)\s*{DAY}s)*)\b"
         ),
     ),
-    ("weekly", _rx(r"\b(?:every|each)\s+week\b|\bweekly\b")),
+    ("weekly", _rx(rf"\b{EVERY}\s+week\b|\b(?P<bare>weekly)\b")),
     (
         "daily",
         _rx(
-            rf"\b(?:every|each)\s+(?:single\s+)?(?P<part>day|{PART})\b|\bdaily\b|\bnightly\b"
-            r"|\bevery\s+day\b"
+            rf"\b{EVERY}\s+(?:single\s+)?(?P<part>day|{PART})\b|\beveryday\b"
+            r"|\b(?P<bare>daily|nightly)\b"
         ),
     ),
 )
+
+_ADJECTIVE_BEFORE = _rx(
+    r"(?:\b(?:the|my|our|your|his|her|their|its|this|that|called|named|titled|"
+    r"subject|about|for|of)|'s)\s+$"
+)
+_ARTICLE_BEFORE = _rx(r"\b(?:a|an)\s+$")
+_ADVERB_AFTER = _rx(
+    r"\s*(?:$|[,;:.!?)]|(?:at|on|in|from|starting|by|around|@|and|then|except|until|to|"
+    r"post|send|email|e-mail|mail|create|add|make|remind|message|dm|notify|tell|share|check|"
+    r"run|open|list|ping|copy|upload|save|summari[sz]e|schedule|book|block|text)\b)"
+)
+
+
+def _names_a_thing(text: str, match: re.Match[str]) -> bool:
+    """True when a bare "daily"/"weekly"/… describes a thing ("the weekly report", "a
+    card called Daily standup") rather than saying how often something runs ("post it
+    daily", "weekly on Fridays", "daily at 9")."""
+    if match.groupdict().get("bare") is None:
+        return False
+    before = text[max(0, match.start() - 20) : match.start()]
+    if _ADJECTIVE_BEFORE.search(before):
+        return True
+    if _ARTICLE_BEFORE.search(before):
+        return False  # "send me a daily summary": how often, said as a thing
+    return _ADVERB_AFTER.match(text, match.end()) is None
+
+
+def _first_schedule_match(text: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    return next((m for m in pattern.finditer(text) if not _names_a_thing(text, m)), None)
+
 
 RELATIVE_DAY = _rx(
     r"\b(?P<word>the\s+day\s+after\s+tomorrow|tomorrow|tmrw|tonight|today|this\s+"
@@ -196,6 +241,7 @@ IN_DELTA = _rx(
     rf"\bin\s+(?P<n>{NUMBER}|half\s+an)\s+(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?)\b"
 )
 NEXT_WEEK = _rx(r"\bnext\s+week\b")
+OF_NEXT_MONTH = _rx(rf"\b(?:on\s+)?(?:the\s+)?(?P<ord>{ORDINAL})(?:\s+day)?\s+of\s+next\s+month\b")
 DURATION = _rx(
     rf"\b(?:for\s+)?(?:(?P<half>half\s+an?\s+hour)|(?P<n>{NUMBER}|\d+(?:\.\d+)?)[\s-]*(?P<unit>"
     r"minutes?|mins?|hours?|hrs?|h)(?:[\s-]+long)?)\b"
@@ -223,12 +269,32 @@ class Recurring:
 
 
 @dataclass(frozen=True)
+class Shift:
+    """How a moment is counted from the time it is said: "tomorrow" is one day on,
+    "next Monday" the first Monday after, "in 2 hours" 120 minutes on, "on the 15th" the
+    next 15th. A workflow that runs again and again counts it from each run instead (see
+    `workflows.planning.relative`). Applied in this order: days, months, the day of the
+    month, the weekday, then the time of day."""
+
+    days: int = 0
+    months: int = 0
+    minutes: int = 0
+    month_day: int | None = None  # that day of the month reached by `months`
+    next_month_day: int | None = None  # the next day with this number, from the day on
+    weekday: int | None = None  # the first such weekday after the day (Monday = 0)
+    clock: time | None = None  # at this time of day (None: the time itself moves)
+    next_clock: bool = False  # the next time the clock shows `clock` (a time alone)
+
+
+@dataclass(frozen=True)
 class Moment:
     """A one-off point in time. `clock_given` is False when the time of day is a default
-    (e.g. "tomorrow" alone is 09:00)."""
+    (e.g. "tomorrow" alone is 09:00). `shift` says how it was reached from now, None for a
+    date named outright ("March 3", "2026-12-01")."""
 
     at: datetime
     clock_given: bool = True
+    shift: Shift | None = None
 
 
 # --- clock times ---------------------------------------------------------------------------
@@ -366,9 +432,32 @@ def _cron_days(days: list[int]) -> str:
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
+def _interval(word: str | None) -> int:
+    """2 for "other"/"second"/"2nd"/bi-weekly, else the number ("every 3 weeks")."""
+    if word is None or word.lower() in ("other", "second", "2nd"):
+        return 2
+    return _number(word)
+
+
+def _every_few(kind: str, groups: dict[str, str | None], clock: time) -> Recurring | None:
+    """Every other / every N weeks or days: an RRULE, whose INTERVAL is counted from when
+    the workflow is activated."""
+    interval = _interval(groups.get("n") or groups.get("n2"))
+    if not 2 <= interval <= 12:
+        return None
+    at = f"BYHOUR={clock.hour};BYMINUTE={clock.minute}"
+    if kind == "days_interval":
+        return Recurring(rrule=f"FREQ=DAILY;INTERVAL={interval};{at}")
+    day_words = groups.get("days") or groups.get("days2")
+    days = ",".join(_RRULE_DAYS[d] for d in _days_in(day_words)) if day_words else "MO"
+    return Recurring(rrule=f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={days};{at}")
+
+
 def _recurring(kind: str, match: re.Match[str], clock: time) -> Recurring | None:
     at = f"{clock.minute} {clock.hour}"
     groups = match.groupdict()
+    if kind in ("weeks_interval", "days_interval"):
+        return _every_few(kind, groups, clock)
     if kind == "minutes":
         n = _number(groups["n"])
         return Recurring(cron=f"*/{n} * * * *") if 1 <= n <= 59 else None
@@ -414,7 +503,7 @@ def find_schedule(text: str) -> Found[Recurring] | None:
     every month", "every Tuesday and Thursday at 11", "every 15 minutes")."""
     candidates: list[tuple[int, str, re.Match[str]]] = []
     for kind, pattern in RECURRING_PATTERNS:
-        match = pattern.search(text)
+        match = _first_schedule_match(text, pattern)
         if match is not None:
             candidates.append((match.start(), kind, match))
             if kind in ("weekdays", "weekends", "monthly_weekday", "monthly"):
@@ -473,20 +562,51 @@ def _nth_of_month(today: date, day: int) -> date | None:
     return None
 
 
-def find_day(text: str, now: datetime) -> Found[date] | None:
-    """The first calendar day named in `text` (today, tomorrow, next Monday, March 3, …)."""
-    today = now.date()
-    found: list[Found[date]] = []
-    match = RELATIVE_DAY.search(text)
-    if match:
-        word = match.group("word").lower()
-        offset = 2 if "after" in word else 1 if word.startswith(("tomorrow", "tmrw")) else 0
-        found.append(Found(today + timedelta(days=offset), match.start(), match.end()))
-    match = WEEKDAY_DAY.search(text)
-    if match:
-        which = (match.group("which") or "").lower()
-        day = _next_weekday(today, weekday_index(match.group("day")), which)
-        found.append(Found(day, match.start(), match.end()))
+def _date_after(today: date, shift: Shift) -> date:
+    """`shift` applied to `today` (everything but the time of day)."""
+    day = today + timedelta(days=shift.days)
+    if shift.months or shift.month_day is not None:
+        months = day.year * 12 + day.month - 1 + shift.months
+        year, month = divmod(months, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        day = date(year, month + 1, min(shift.month_day or day.day, last))
+    if shift.next_month_day is not None:
+        day = _nth_of_month(day, shift.next_month_day) or day
+    if shift.weekday is not None:
+        day = _next_weekday(day, shift.weekday, "next")
+    return day
+
+
+def _relative_day_shift(word: str) -> Shift:
+    word = word.lower()
+    return Shift(days=2 if "after" in word else 1 if word.startswith(("tomorrow", "tmrw")) else 0)
+
+
+def _weekday_shift(which: str, day: str) -> Shift:
+    """ "this Tuesday" may be today (counted from yesterday); "next"/"on" Tuesday is after."""
+    return Shift(days=-1 if "this" in which.lower() else 0, weekday=weekday_index(day))
+
+
+def _shifted_days(text: str, today: date) -> list[Found[tuple[date, Shift | None]]]:
+    """Days said relative to today: tomorrow, next Monday, on the 15th, in the first of
+    next month, next week."""
+    shifts: list[tuple[re.Match[str], Shift]] = []
+    if match := RELATIVE_DAY.search(text):
+        shifts.append((match, _relative_day_shift(match.group("word"))))
+    if match := WEEKDAY_DAY.search(text):
+        shifts.append((match, _weekday_shift(match.group("which") or "", match.group("day"))))
+    if (match := OF_NEXT_MONTH.search(text)) and 1 <= _ordinal(match.group("ord")) <= 31:
+        shifts.append((match, Shift(months=1, month_day=_ordinal(match.group("ord")))))
+    if (match := NTH_OF_MONTH.search(text)) and 1 <= _ordinal(match.group("ord")) <= 31:
+        shifts.append((match, Shift(next_month_day=_ordinal(match.group("ord")))))
+    if match := NEXT_WEEK.search(text):
+        shifts.append((match, Shift(weekday=0)))
+    return [Found((_date_after(today, s), s), m.start(), m.end()) for m, s in shifts]
+
+
+def _named_days(text: str, today: date) -> list[Found[tuple[date, Shift | None]]]:
+    """Days named outright: March 3, 3rd of March 2027, 2026-12-01."""
+    found: list[Found[tuple[date, Shift | None]]] = []
     match = MONTH_DAY.search(text)
     if match:
         month = match.group("month") or match.group("month2")
@@ -494,29 +614,28 @@ def find_day(text: str, now: datetime) -> Found[date] | None:
         year = int(match.group("year")) if match.group("year") else None
         value = _date_in_future(today, _month_index(month), int(day_text), year)
         if value is not None:
-            found.append(Found(value, match.start(), match.end()))
+            found.append(Found((value, None), match.start(), match.end()))
     match = ISO_DATE.search(text)
     if match:
         value = _date_in_future(
             today, int(match.group("m")), int(match.group("d")), int(match.group("y"))
         )
+        end = match.end() if not match.group("hh") else match.start("hh") - 1
         if value is not None:
-            found.append(
-                Found(
-                    value,
-                    match.start(),
-                    match.end() if not match.group("hh") else match.start("hh") - 1,
-                )
-            )
-    match = NTH_OF_MONTH.search(text)
-    if match:
-        value = _nth_of_month(today, _ordinal(match.group("ord")))
-        if value is not None:
-            found.append(Found(value, match.start(), match.end()))
-    match = NEXT_WEEK.search(text)
-    if match:
-        found.append(Found(_next_weekday(today, 0, "next"), match.start(), match.end()))
+            found.append(Found((value, None), match.start(), end))
+    return found
+
+
+def _find_day(text: str, now: datetime) -> Found[tuple[date, Shift | None]] | None:
+    today = now.date()
+    found = _shifted_days(text, today) + _named_days(text, today)
     return min(found, key=lambda f: f.start) if found else None
+
+
+def find_day(text: str, now: datetime) -> Found[date] | None:
+    """The first calendar day named in `text` (today, tomorrow, next Monday, March 3, …)."""
+    found = _find_day(text, now)
+    return Found(found.value[0], found.start, found.end) if found else None
 
 
 def _delta(match: re.Match[str]) -> timedelta:
@@ -542,27 +661,38 @@ def find_moment(text: str, now: datetime) -> Found[Moment] | None:
     at 9", "on March 3 at 10:30", "in 2 hours", or a time alone: its next occurrence)."""
     delta = IN_DELTA.search(text)
     if delta is not None:
-        moment = (now + _delta(delta)).replace(second=0, microsecond=0)
-        unit = delta.group("unit").lower()
-        if unit.startswith(("day", "week")):
-            clock, start, end, given = _with_clock(text, delta.start(), delta.end(), DEFAULT_TIME)
-            assert clock is not None
-            return Found(Moment(_on_day(moment.date(), clock, now), given), start, end)
-        return Found(Moment(moment), delta.start(), delta.end())
-    day = find_day(text, now)
+        return _moment_in(text, delta, now)
+    day = _find_day(text, now)
     if day is not None:
-        clock, start, end, given = _with_clock(text, day.start, day.end, DEFAULT_TIME)
+        (value, shift), start, end = day.value, day.start, day.end
+        clock, start, end, given = _with_clock(text, start, end, DEFAULT_TIME)
         assert clock is not None
         if not given and text[day.start : day.end].lower().startswith("tonight"):
             clock = DAY_PARTS["tonight"]
-        return Found(Moment(_on_day(day.value, clock, now), given), start, end)
+        shift = replace(shift, clock=clock) if shift is not None else None
+        return Found(Moment(_on_day(value, clock, now), given, shift), start, end)
     clock_found = find_clock(text)
     if clock_found is None:
         return None
     at = _on_day(now.date(), clock_found.value, now)
     if at <= now:
         at = _on_day(now.date() + timedelta(days=1), clock_found.value, now)
-    return Found(Moment(at), clock_found.start, clock_found.end)
+    shift = Shift(clock=clock_found.value, next_clock=True)
+    return Found(Moment(at, shift=shift), clock_found.start, clock_found.end)
+
+
+def _moment_in(text: str, delta: re.Match[str], now: datetime) -> Found[Moment]:
+    """ "in 2 hours" (elapsed time), "in 3 days" (at a time of day, default 09:00)."""
+    span = _delta(delta)
+    unit = delta.group("unit").lower()
+    if unit.startswith(("day", "week")):
+        clock, start, end, given = _with_clock(text, delta.start(), delta.end(), DEFAULT_TIME)
+        assert clock is not None
+        shift = Shift(days=span.days, clock=clock)
+        return Found(Moment(_on_day(now.date() + span, clock, now), given, shift), start, end)
+    moment = (now + span).replace(second=0, microsecond=0)
+    shift = Shift(minutes=round(span.total_seconds() / 60))
+    return Found(Moment(moment, shift=shift), delta.start(), delta.end())
 
 
 # --- durations ------------------------------------------------------------------------------
