@@ -23,7 +23,7 @@ from bot.blocks.plan import CONNECT
 from bot.home import connectable, connection_blocks, next_runs
 from bot.operations import NotAllowed
 from bot.people import UnknownTimezone, canonical_zone
-from bot.requests import Conversation, handle_request
+from bot.requests import Conversation, change_workflow, handle_request
 from bot.run_status import dm_channel
 from bot.services import BotServices
 from workflows.store import WorkflowRecord, WorkflowState
@@ -127,6 +127,20 @@ async def _history(call: Invocation) -> Reply:
     versions = await call.services.workflows.versions(call.team_id, record.id)
     zone = await _zone(call)
     return Reply(f"History of {record.name}", history_blocks(record, versions, zone))
+
+
+@_needs(2, "edit <workflow id> <what to change>")
+async def _edit(call: Invocation) -> Reply:
+    record = await operations.owned_workflow(
+        call.services, call.team_id, call.user_id, call.args[0]
+    )
+    dm = await dm_channel(call.client, call.user_id)
+    where = Conversation(call.team_id, call.user_id, dm)
+    await change_workflow(" ".join(call.args[1:]), record, where, call.services, call.client)
+    return Reply(
+        f"I sent you the changed plan for “{record.name}” in our DM; approving it makes "
+        f"version {record.latest_version + 1}."
+    )
 
 
 @_needs(2, "rollback <workflow id> <version>")
@@ -234,6 +248,7 @@ SUBCOMMANDS: dict[str, Handler] = {
     "pause": _workflow_operation(operations.pause, "pause <workflow id>"),
     "resume": _workflow_operation(operations.resume, "resume <workflow id>"),
     "delete": _workflow_operation(operations.delete, "delete <workflow id>"),
+    "edit": _edit,
     "history": _history,
     "rollback": _rollback,
     "connect": _connect,

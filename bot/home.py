@@ -68,6 +68,15 @@ async def connection_blocks(services: BotServices, team_id: str, user_id: str) -
     return blocks
 
 
+def _toggle(record: WorkflowRecord) -> Block | None:
+    """Pause an active workflow, resume a paused one; a completed one has nothing left."""
+    if record.state == WorkflowState.ACTIVE:
+        return button("Pause", HOME_PAUSE, record.id)
+    if record.state == WorkflowState.PAUSED:
+        return button("Resume", HOME_RESUME, record.id, style="primary")
+    return None
+
+
 async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: str) -> list[Block]:
     records = await services.workflows.list_for(team_id, owner=user_id)
     upcoming = await next_runs(services, records[:15])
@@ -77,12 +86,9 @@ async def home_blocks(services: BotServices, team_id: str, user_id: str, zone: s
             section("None yet — DM me what should happen and when, and I'll plan it for you.")
         )
     for record in records[:15]:
-        toggle = (
-            button("Pause", HOME_PAUSE, record.id)
-            if record.state == WorkflowState.ACTIVE
-            else button("Resume", HOME_RESUME, record.id, style="primary")
+        blocks.append(
+            section(workflow_line(record, upcoming[record.id], zone), accessory=_toggle(record))
         )
-        blocks.append(section(workflow_line(record, upcoming[record.id], zone), accessory=toggle))
     blocks += [
         divider(),
         header("Your connections"),

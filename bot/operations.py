@@ -40,8 +40,18 @@ async def owned_workflow(
     return record
 
 
+def _not_completed(record: WorkflowRecord) -> None:
+    """A completed workflow made its one run: pausing or resuming means nothing."""
+    if record.state == WorkflowState.COMPLETED:
+        raise NotAllowed(
+            f"“{record.name}” already ran and is completed. To run it again, change it: "
+            f"reply in its thread or `/atom edit {record.id} <change>`."
+        )
+
+
 async def pause(services: BotServices, team_id: str, user_id: str, workflow_id: str) -> str:
     record = await owned_workflow(services, team_id, user_id, workflow_id)
+    _not_completed(record)
     if record.state == WorkflowState.PAUSED:
         return f"“{record.name}” is already paused."
     await services.workflows.set_state(team_id, workflow_id, WorkflowState.PAUSED, user_id)
@@ -54,6 +64,7 @@ async def pause(services: BotServices, team_id: str, user_id: str, workflow_id: 
 
 async def resume(services: BotServices, team_id: str, user_id: str, workflow_id: str) -> str:
     record = await owned_workflow(services, team_id, user_id, workflow_id)
+    _not_completed(record)
     if record.state == WorkflowState.ACTIVE:
         return f"“{record.name}” is already active."
     await services.workflows.set_state(team_id, workflow_id, WorkflowState.ACTIVE, user_id)

@@ -1,7 +1,10 @@
 """Plans shown in Slack that are not decided yet: the preview message, the thread it lives
 in (follow-ups there revise it), the open question if the planner asked one, and whether
-it was approved or cancelled. Approve claims the plan with a conditional UPDATE, so a
-double click (or two people) cannot approve it twice."""
+it was approved or cancelled. `workflow_id` is the stored workflow the plan became once
+approved — or, for a change to a stored workflow (a reply in the thread of an approved
+plan, `/atom edit`, the Edit modal of a workflow), the workflow it changes from the
+start: approving it stores the next version of that workflow. Approve claims the plan
+with a conditional UPDATE, so a double click (or two people) cannot approve it twice."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ColumnElement, DateTime, String, Text, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from core.db import Base, Database, utcnow
 
@@ -62,6 +65,36 @@ class PendingPlans:
         self, team_id: str, channel_id: str, thread_ts: str
     ) -> PendingPlan | None:
         """The undecided plan (or open question) of a conversation thread, if any."""
+        return await self._newest_in_thread(
+            team_id,
+            channel_id,
+            thread_ts,
+            PendingPlan.status.in_((PENDING, QUESTION)),
+            newest_by=PendingPlan.created_at,
+        )
+
+    async def approved_in_thread(
+        self, team_id: str, channel_id: str, thread_ts: str
+    ) -> PendingPlan | None:
+        """The newest approved plan of a conversation thread: replies there change the
+        workflow it became."""
+        return await self._newest_in_thread(
+            team_id,
+            channel_id,
+            thread_ts,
+            PendingPlan.status == APPROVED,
+            PendingPlan.workflow_id.is_not(None),
+            newest_by=PendingPlan.updated_at,
+        )
+
+    async def _newest_in_thread(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        *conditions: ColumnElement[bool],
+        newest_by: InstrumentedAttribute[datetime],
+    ) -> PendingPlan | None:
         async with self.database.session() as session:
             return await session.scalar(
                 select(PendingPlan)
@@ -69,9 +102,9 @@ class PendingPlans:
                     PendingPlan.team_id == team_id,
                     PendingPlan.channel_id == channel_id,
                     PendingPlan.thread_ts == thread_ts,
-                    PendingPlan.status.in_((PENDING, QUESTION)),
+                    *conditions,
                 )
-                .order_by(PendingPlan.created_at.desc())
+                .order_by(newest_by.desc())
                 .limit(1)
             )
 

@@ -15,6 +15,9 @@ from bot.pending import APPROVED, CANCELLED, PENDING, PendingPlan
 from bot.services import BotServices
 from workflows.model import ManualTrigger, ScheduleTrigger, Workflow
 from workflows.schedules import next_fire_time
+from workflows.store import WorkflowNotFound, WorkflowState
+
+CHANGE_HINT = "Reply in this thread to change it."
 
 log = logging.getLogger(__name__)
 
@@ -65,24 +68,62 @@ async def approve(
     user_id: str,
     where: tuple[str, str],
 ) -> None:
-    """Approve, store and activate a plan; `where` is the clicked preview (channel, ts)."""
+    """Approve, store and activate a plan; `where` is the clicked preview (channel, ts).
+    A plan that changes a stored workflow becomes that workflow's next version."""
     plan = await claim(services, team_id, plan_id, user_id, APPROVED, "approve")
     workflow = Workflow.model_validate(plan.document)
+    if plan.workflow_id is None:
+        outcome = await _store_new(services, team_id, plan_id, workflow, user_id)
+    else:
+        outcome = await _store_revision(services, team_id, plan, workflow, user_id)
+    await client.chat_update(
+        channel=where[0],
+        ts=where[1],
+        text=f"Approved: {workflow.name}",
+        blocks=decided_blocks(workflow, services.service_titles(), outcome),
+    )
+
+
+async def _store_new(
+    services: BotServices, team_id: str, plan_id: str, workflow: Workflow, user_id: str
+) -> str:
     workflow_id, version = await services.workflows.create(team_id, user_id, workflow)
     await services.audit.record(
         team_id, user_id, "plan.approved", workflow_id, {"plan": plan_id, "version": version}
     )
     await services.pending.save(team_id, plan_id, workflow_id=workflow_id)
-    outcome = await activate(services, team_id, workflow_id, user_id)
-    await client.chat_update(
-        channel=where[0],
-        ts=where[1],
-        text=f"Approved: {workflow.name}",
-        blocks=decided_blocks(
-            workflow,
-            services.service_titles(),
-            f":white_check_mark: Approved by <@{user_id}> as `{workflow_id}`. {outcome}",
-        ),
+    next_step = await activate(services, team_id, workflow_id, user_id)
+    return (
+        f":white_check_mark: Approved by <@{user_id}> as `{workflow_id}`. {next_step}\n"
+        f"_{CHANGE_HINT}_"
+    )
+
+
+async def _store_revision(
+    services: BotServices, team_id: str, plan: PendingPlan, workflow: Workflow, user_id: str
+) -> str:
+    """Store `workflow` as the next version of the workflow the plan changes, and move its
+    schedule or subscription over to it (a paused workflow stays paused; a completed one
+    becomes active again, its new version due to run)."""
+    workflow_id = plan.workflow_id or ""
+    try:
+        before = await services.workflows.get(team_id, workflow_id)
+        version = await services.workflows.update(team_id, workflow_id, workflow, user_id)
+    except WorkflowNotFound:
+        return f":warning: `{workflow_id}` was deleted meanwhile, so nothing was stored."
+    await services.audit.record(
+        team_id, user_id, "plan.approved", workflow_id, {"plan": plan.id, "version": version}
+    )
+    if before.state == WorkflowState.PAUSED:
+        await services.triggers.apply(team_id, workflow_id)
+        next_step = f"It stays paused; `/atom resume {workflow_id}` starts it again."
+    else:
+        if before.state == WorkflowState.COMPLETED:
+            await services.workflows.set_state(team_id, workflow_id, WorkflowState.ACTIVE, user_id)
+        next_step = await activate(services, team_id, workflow_id, user_id)
+    return (
+        f":white_check_mark: Approved by <@{user_id}>: `{workflow_id}` is now at version "
+        f"{version} (`/atom rollback {workflow_id} {before.version}` goes back). {next_step}"
     )
 
 

@@ -206,13 +206,18 @@ async def resolve_project(ctx: ActionContext, project: str, workspace: str | Non
     if ASANA_GID.fullmatch(project):
         return project
     workspace_gid = await resolve_workspace(ctx, workspace)
-    projects = await list_all(
+    projects = await open_projects(ctx, workspace_gid)
+    return _named(projects, project, "project", f"workspace {workspace_gid}")
+
+
+async def open_projects(ctx: ActionContext, workspace_gid: str) -> list[dict[str, Any]]:
+    """The workspace's unarchived projects (gid and name)."""
+    return await list_all(
         ctx,
         "/projects",
         {"workspace": workspace_gid, "archived": "false", "opt_fields": "name"},
         max_pages=MAX_LOOKUP_PAGES,
     )
-    return _named(projects, project, "project", f"workspace {workspace_gid}")
 
 
 # --- actions -------------------------------------------------------------------------

@@ -170,7 +170,8 @@ async def _get(ctx: ActionContext, path: str, **params: str) -> Any:
     return await ctx.http.json("GET", path, idempotent=True, params=params)
 
 
-async def _my_boards(ctx: ActionContext) -> list[dict[str, Any]]:
+async def my_boards(ctx: ActionContext) -> list[dict[str, Any]]:
+    """The user's open boards, each with its open lists."""
     return await _get(
         ctx, "/members/me/boards", filter="open", fields="name,shortLink,url", lists="open"
     )
@@ -178,7 +179,7 @@ async def _my_boards(ctx: ActionContext) -> list[dict[str, Any]]:
 
 async def _board_by_ref(ctx: ActionContext, board: str) -> dict[str, Any]:
     """A board (with its open lists) by name or short link, among the user's boards."""
-    boards = await _my_boards(ctx)
+    boards = await my_boards(ctx)
     matches = [
         b for b in boards if b.get("shortLink") == board or _same_name(b.get("name", ""), board)
     ]
@@ -218,7 +219,7 @@ async def resolve_list(ctx: ActionContext, list_ref: str, board_ref: str | None)
         return ListRef(found["id"], board["id"])
     holders = [
         (board, lst)
-        for board in await _my_boards(ctx)
+        for board in await my_boards(ctx)
         for lst in board.get("lists", [])
         if _same_name(lst.get("name", ""), list_ref)
     ]

@@ -66,10 +66,17 @@ def render(text: str, blocks: list[dict[str, Any]] | None, address: str = "") ->
             lines.append(f"[input] {text_of(block.get('label'))}")
         for element in buttons([block]):
             number += 1
-            lines.append(
-                f"  [{address}{number}] {text_of(element.get('text')) or element['action_id']}"
-            )
+            lines.append(f"  [{address}{number}] {_label(element)}")
     return "\n".join(line for line in lines if line is not None)
+
+
+def _label(element: dict[str, Any]) -> str:
+    """A button's text; a select menu's placeholder and its options (pressing it picks the
+    first; answering in words picks any)."""
+    if element.get("type") == "static_select":
+        options = ", ".join(text_of(o.get("text")) for o in element.get("options", []))
+        return f"{text_of(element.get('placeholder')) or 'Choose'} {options}"
+    return text_of(element.get("text")) or element["action_id"]
 
 
 def plain(text: str, blocks: list[dict[str, Any]] | None) -> str:

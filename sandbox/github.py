@@ -426,6 +426,7 @@ class GitHubEmulator(Emulator):
         repo_path = "/repos/{owner}/{repo}"
         issue_path = repo_path + "/issues/{number:int}"
         return [
+            Route("/user/repos", self.list_own_repos, methods=["GET"]),
             Route(repo_path + "/issues", self.list_issues, methods=["GET"]),
             Route(repo_path + "/issues", self.create_issue, methods=["POST"]),
             Route(issue_path, self.update_issue, methods=["PATCH"]),
@@ -466,6 +467,34 @@ class GitHubEmulator(Emulator):
             issues.sort(key=_sort_key(sort), reverse=direction == "desc")
             page, link = _paginate(request, issues)
             return JSONResponse([self.issue_json(access.repo, issue) for issue in page], 200, link)
+
+    async def list_own_repos(self, request: Request) -> Response:
+        """`GET /user/repos`: repositories the token's user owns or collaborates on
+        (`affiliation` owner,collaborator), sorted by `full_name` unless `sort` says
+        otherwise; private ones only with the `repo` scope."""
+        grant, user = self._caller(request)
+        query = request.query_params
+        sort = _choice(query, "sort", ("created", "updated", "pushed", "full_name"), "full_name")
+        default_direction = "asc" if sort == "full_name" else "desc"
+        direction = _choice(query, "direction", ("asc", "desc"), default_direction)
+        affiliation = set(query.get("affiliation", "owner,collaborator").split(","))
+        see_private = grant.scopes is None or "repo" in grant.scopes
+        with self.lock:
+            repos = [
+                repo
+                for repo in self.repos.values()
+                if (see_private or not repo.private)
+                and (
+                    ("owner" in affiliation and repo.owner.login == user.login)
+                    or ("collaborator" in affiliation and user.login in repo.collaborators)
+                )
+            ]
+            if sort == "full_name":
+                repos.sort(key=lambda repo: repo.full_name.lower(), reverse=direction == "desc")
+            else:
+                repos.sort(key=lambda repo: repo.created_at, reverse=direction == "desc")
+            page, link = _paginate(request, repos)
+            return JSONResponse([self.repo_json(repo) for repo in page], 200, link)
 
     async def create_issue(self, request: Request) -> Response:
         access = self._access(request, write=True)
@@ -593,6 +622,21 @@ class GitHubEmulator(Emulator):
 
     def _access(self, request: Request, *, write: bool) -> _Access:
         """Check headers, token, rate limit, visibility and scopes, as GitHub does."""
+        grant, user = self._caller(request)
+        with self.lock:
+            name = f"{request.path_params['owner']}/{request.path_params['repo']}"
+            repo = self.repos.get(name.lower())
+            if repo is None or not repo.can_see(user.login):
+                raise EmulatorError(404, "Not Found")
+        accepted = ("repo",) if repo.private or not write else ("repo", "public_repo")
+        request.state.accepted_scopes = ", ".join(accepted)
+        needs_scope = repo.private or write
+        if needs_scope and grant.scopes is not None and not grant.scopes & set(accepted):
+            raise EmulatorError(403, "Resource not accessible by personal access token")
+        return _Access(repo=repo, user=user)
+
+    def _caller(self, request: Request) -> tuple[Grant, User]:
+        """Check headers, token and rate limit; the token's grant and user."""
         if not request.headers.get("user-agent"):
             raise EmulatorError(
                 403,
@@ -606,16 +650,7 @@ class GitHubEmulator(Emulator):
         with self.lock:
             user = self.user(grant.user)
             self._spend_rate_limit(user)
-            name = f"{request.path_params['owner']}/{request.path_params['repo']}"
-            repo = self.repos.get(name.lower())
-            if repo is None or not repo.can_see(user.login):
-                raise EmulatorError(404, "Not Found")
-        accepted = ("repo",) if repo.private or not write else ("repo", "public_repo")
-        request.state.accepted_scopes = ", ".join(accepted)
-        needs_scope = repo.private or write
-        if needs_scope and grant.scopes is not None and not grant.scopes & set(accepted):
-            raise EmulatorError(403, "Resource not accessible by personal access token")
-        return _Access(repo=repo, user=user)
+        return grant, user
 
     def _grant(self, request: Request) -> Grant:
         grant = self.bearer_grant(request)
@@ -1043,7 +1078,7 @@ def _sort_key(sort: str) -> Callable[[Issue], tuple[Any, int]]:
     return lambda issue: (issue.created_at, issue.number)
 
 
-def _paginate(request: Request, items: list[Issue]) -> tuple[list[Issue], dict[str, str]]:
+def _paginate(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
     """GitHub's `per_page` (default 30, at most 100) / `page` slicing and Link header."""
     per_page = min(100, max(1, _int_param(request, "per_page", 30)))
     page = max(1, _int_param(request, "page", 1))

@@ -157,16 +157,7 @@ class SlackHarness:
             "container": container,
             "trigger_id": self.slack.new_trigger_id(),
             "state": {"values": {}},
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": element["block_id"],
-                    "value": value if value is not None else element.get("value", ""),
-                    "type": element.get("type", "button"),
-                    "text": element.get("text"),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_action(element, value)],
             **extra,
         }
         if isinstance(message, BotMessage):
@@ -316,6 +307,28 @@ def _as_message(item: Posted) -> BotMessage | None:
         user=data.get("user") if item.kind == "ephemeral" else None,
         raw=data,
     )
+
+
+def _action(element: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """The `actions[0]` of a click on `element`: a button sends its value, a select menu
+    the option picked (`value`: the option's value; default its first option)."""
+    action = {
+        "action_id": element["action_id"],
+        "block_id": element["block_id"],
+        "type": element.get("type", "button"),
+        "action_ts": f"{time.time():.6f}",
+    }
+    if action["type"] == "static_select":
+        options = element.get("options") or []
+        picked = next((o for o in options if o["value"] == value), options[0] if options else None)
+        if picked is None or (value is not None and picked["value"] != value):
+            raise AssertionError(f"the menu {element['action_id']!r} has no option {value!r}")
+        return {**action, "selected_option": picked, "placeholder": element.get("placeholder")}
+    return {
+        **action,
+        "value": value if value is not None else element.get("value", ""),
+        "text": element.get("text"),
+    }
 
 
 def _input_value(value: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ APP_ID = "A0ATOMAPP1"
 BOT_USER_ID = "U0ATOMBOT1"
 BOT_ID = "B0ATOMBOT1"
 BOT_SCOPES = {
+    "channels:read",
     "chat:write",
     "im:write",
     "im:history",
@@ -55,6 +56,7 @@ METHOD_SCOPES = {
     "chat.delete": "chat:write",
     "conversations.open": "im:write",
     "conversations.history": "channels:history",
+    "conversations.list": "channels:read",
     "users.info": "users:read",
     "users.list": "users:read",
     "users.lookupByEmail": "users:read.email",
@@ -317,6 +319,7 @@ class SlackEmulator(Emulator):
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "users.list": self._users_list,
             "users.lookupByEmail": self._users_lookup_by_email,
@@ -485,6 +488,24 @@ class SlackEmulator(Emulator):
             "messages": page,
             "has_more": more,
             "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Public channels (the only `types` this workspace has besides IMs), by name,
+        paged with `limit` (default 100, at most 1000) and `cursor`."""
+        types = set((args.get("types") or "public_channel").split(","))
+        limit = min(int(args.get("limit") or 100), 1000)
+        start = int(args.get("cursor") or 0)
+        listed = [
+            channel
+            for channel in self.channels.values()
+            if ("im" if channel.is_im else "public_channel") in types
+        ]
+        page = listed[start : start + limit]
+        more = start + limit < len(listed)
+        return {
+            "channels": [_conversation_json(channel) for channel in page],
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
@@ -889,6 +910,24 @@ class SlackApiError(Exception):
         super().__init__(error)
         self.error = error
         self.extra = extra
+
+
+def _conversation_json(channel: Channel) -> dict[str, Any]:
+    """A conversation object as `conversations.list` returns it."""
+    if channel.is_im:
+        return {"id": channel.id, "is_im": True, "user": channel.user, "is_user_deleted": False}
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "is_channel": True,
+        "is_group": False,
+        "is_im": False,
+        "is_private": False,
+        "is_archived": False,
+        "is_general": channel.name == "general",
+        "is_member": True,
+        "name_normalized": channel.name,
+    }
 
 
 async def _arguments(request: Request) -> dict[str, Any]:

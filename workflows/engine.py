@@ -440,6 +440,8 @@ class Engine:
     ) -> NoReturn:
         async with self._write(ex) as tx:
             await tx.update_run(**self._closing(status, message))
+            if status == RunStatus.SUCCEEDED and ex.workflow.runs_once:
+                await tx.complete_workflow(ex.run.workflow_id, ex.run.version)
         log.info("run %s %s", ex.run.id, status)
         await self._notify(ex.run.team_id, ex.run.id)
         raise _Stop

@@ -212,6 +212,15 @@ class Workflow(_Document):
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
 
+    @property
+    def runs_once(self) -> bool:
+        """One run is all it makes: a manual trigger (it runs when approved) or a
+        schedule at a single time. After that run it is completed."""
+        trigger = self.trigger
+        return isinstance(trigger, ManualTrigger) or (
+            isinstance(trigger, ScheduleTrigger) and trigger.at is not None
+        )
+
     def to_document(self) -> dict[str, Any]:
         """The document as plain JSON data (`with`/`if` spelled as in YAML)."""
         return self.model_dump(mode="json", exclude_none=True)

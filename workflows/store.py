@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 class WorkflowState(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
+    COMPLETED = "completed"  # a one-time workflow (manual, or a single `at`) that ran
     DELETED = "deleted"
 
 
@@ -531,7 +532,11 @@ class WorkflowRepo:
         self,
         team_id: str,
         owner: str | None = None,
-        states: Iterable[WorkflowState] = (WorkflowState.ACTIVE, WorkflowState.PAUSED),
+        states: Iterable[WorkflowState] = (
+            WorkflowState.ACTIVE,
+            WorkflowState.PAUSED,
+            WorkflowState.COMPLETED,
+        ),
     ) -> list[WorkflowRecord]:
         """Workflows of a team (of one owner if given), each at its active version."""
         query = _at_active_version().where(
@@ -722,6 +727,30 @@ class RunTransaction:
 
     def audit(self, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
         _audit(self.session, self.team_id, actor, action, self.run_id, detail)
+
+    async def complete_workflow(self, workflow_id: str, version: int) -> None:
+        """Mark the run's one-time workflow completed, if it is still active at `version`
+        (paused, deleted, or changed to a newer version meanwhile: left alone)."""
+        result = await self.session.execute(
+            update(WorkflowRow)
+            .execution_options(synchronize_session=False)
+            .where(
+                WorkflowRow.team_id == self.team_id,
+                WorkflowRow.id == workflow_id,
+                WorkflowRow.state == WorkflowState.ACTIVE,
+                WorkflowRow.active_version == version,
+            )
+            .values(state=WorkflowState.COMPLETED, updated_at=utcnow())
+        )
+        if result.rowcount:
+            _audit(
+                self.session,
+                self.team_id,
+                "atom",
+                "workflow.completed",
+                workflow_id,
+                {"run": self.run_id, "version": version},
+            )
 
 
 class RunRepo:

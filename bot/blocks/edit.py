@@ -12,6 +12,7 @@ from bot.blocks.kit import Block, clip, context
 from workflows.model import EventTrigger, ScheduleTrigger, Workflow
 
 CALLBACK = "plan_edit_submit"
+WORKFLOW_CALLBACK = "workflow_edit_submit"  # the modal of a stored workflow: its id
 NAME_BLOCK = "name"
 TRIGGER_BLOCK = "trigger"
 ZONE_BLOCK = "timezone"
@@ -53,7 +54,11 @@ def step_block_id(index: int, name: str) -> str:
     return f"step:{index}:{name}"
 
 
-def edit_modal(plan_id: str, workflow: Workflow) -> dict[str, Any]:
+def edit_modal(
+    subject: str, workflow: Workflow, callback: str = CALLBACK, submit: str = "Save"
+) -> dict[str, Any]:
+    """The modal editing `workflow`; `subject` (the pending plan's id, or with
+    WORKFLOW_CALLBACK the stored workflow's id) comes back with the submission."""
     blocks: list[Block] = [_input(NAME_BLOCK, "Name", workflow.name)]
     trigger = workflow.trigger
     if isinstance(trigger, ScheduleTrigger):
@@ -77,10 +82,10 @@ def edit_modal(plan_id: str, workflow: Workflow) -> dict[str, Any]:
             )
     return {
         "type": "modal",
-        "callback_id": CALLBACK,
-        "private_metadata": plan_id,
+        "callback_id": callback,
+        "private_metadata": subject,
         "title": {"type": "plain_text", "text": "Edit workflow"},
-        "submit": {"type": "plain_text", "text": "Save"},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks[:100],
     }

@@ -18,6 +18,7 @@ COMMANDS = [
     ("/atom show <id>", "one workflow and its trigger"),
     ("/atom runs [<id>]", "recent runs"),
     ("/atom pause <id> · resume <id> · delete <id>", "control a workflow"),
+    ("/atom edit <id> <change>", "change a workflow (or reply in its thread)"),
     ("/atom history <id> · rollback <id> <version>", "versions of a workflow"),
     ("/atom connect <service> · connections · disconnect <service>", "your accounts"),
     ("/atom cancel <run>", "stop a run"),

@@ -7,16 +7,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.blocks.describe import describe_trigger
-from bot.blocks.kit import Block, button, context, fit, header, section
+from bot.blocks.kit import Block, actions, button, context, fit, header, section
 from bot.blocks.plan import CONNECT, workflow_blocks
 from bot.blocks.run import RUN_WORDS
 from bot.services import Connection
 from connectors.registry import Registry
 from workflows.store import RunRecord, VersionRecord, WorkflowRecord, WorkflowState
 
+WORKFLOW_EDIT = "workflow_edit"
 STATE_ICONS = {
     WorkflowState.ACTIVE: ":large_green_circle:",
     WorkflowState.PAUSED: ":double_vertical_bar:",
+    WorkflowState.COMPLETED: ":checkered_flag:",
     WorkflowState.DELETED: ":wastebasket:",
 }
 
@@ -58,6 +60,8 @@ def workflow_list_blocks(
 def workflow_detail_blocks(
     record: WorkflowRecord, titles: Mapping[str, str], catalog: Registry | None = None
 ) -> list[Block]:
+    """One workflow, with an Edit button: the changed plan is shown for approval as its
+    next version."""
     return fit(
         [
             *workflow_blocks(record.workflow, titles, catalog),
@@ -65,6 +69,7 @@ def workflow_detail_blocks(
                 f"`{record.id}` · {record.state} · version {record.version} of "
                 f"{record.latest_version} · owner <@{record.owner}>"
             ),
+            actions(button("Edit", WORKFLOW_EDIT, record.id)),
         ]
     )
 

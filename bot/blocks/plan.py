@@ -4,14 +4,16 @@ Pure functions: model in, Block Kit out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.blocks.describe import describe_effects, describe_trigger
 from bot.blocks.kit import (
+    MAX_BUTTON_TEXT,
     Block,
     actions,
     button,
+    clip,
     context,
     divider,
     fit,
@@ -19,6 +21,7 @@ from bot.blocks.kit import (
     section,
     show_value,
 )
+from connectors.choices import MAX_OPTIONS, Option
 from connectors.registry import Registry
 from workflows.model import Step, Workflow
 from workflows.planning.hazards import step_hazards
@@ -27,6 +30,10 @@ APPROVE = "plan_approve"
 EDIT = "plan_edit"
 CANCEL = "plan_cancel"
 CONNECT = "plan_connect"
+ANSWER = "question_answer"  # an offered answer: ANSWER_<n> (buttons) or ANSWER_MENU
+ANSWER_MENU = f"{ANSWER}_menu"
+MAX_ANSWER_BUTTONS = 5
+MAX_OPTION_VALUE = 150  # Slack's limit for an option's value
 MAX_INPUTS_SHOWN = 8
 
 
@@ -122,3 +129,32 @@ def question_blocks(question: str, answerable: bool = True) -> list[Block]:
         section(f":thinking_face: {question}"),
         context("Answer in this thread and I'll continue the plan."),
     ]
+
+
+def answered_blocks(question: str, answer: str) -> list[Block]:
+    """A question once answered by a click: the options go, the choice stays in view."""
+    return [section(f":thinking_face: {question}"), context(answer)]
+
+
+def answer_block(plan_id: str, options: Sequence[Option]) -> Block:
+    """The answers to click: buttons for a few, a select menu for more. The block id
+    names the question's plan."""
+    block_id = f"{ANSWER}_{plan_id}"
+    if len(options) <= MAX_ANSWER_BUTTONS:
+        return actions(
+            *[button(o.label, f"{ANSWER}_{i}", o.answer) for i, o in enumerate(options)],
+            block_id=block_id,
+        )
+    menu = {
+        "type": "static_select",
+        "action_id": ANSWER_MENU,
+        "placeholder": {"type": "plain_text", "text": "Choose…"},
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": clip(o.label, MAX_BUTTON_TEXT)},
+                "value": clip(o.answer, MAX_OPTION_VALUE),
+            }
+            for o in options[:MAX_OPTIONS]
+        ],
+    }
+    return actions(menu, block_id=block_id)

@@ -12,8 +12,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import operations, plans
-from bot.blocks.edit import CALLBACK, apply_edit, edit_modal, field_for
-from bot.blocks.plan import APPROVE, CANCEL, CONNECT, EDIT, plan_blocks
+from bot.blocks.edit import (
+    CALLBACK,
+    NAME_BLOCK,
+    WORKFLOW_CALLBACK,
+    apply_edit,
+    edit_modal,
+    field_for,
+)
+from bot.blocks.lists import WORKFLOW_EDIT
+from bot.blocks.plan import ANSWER, APPROVE, CANCEL, CONNECT, EDIT, answered_blocks
 from bot.blocks.run import (
     APPROVE_STEP,
     CANCEL_RUN,
@@ -29,12 +37,16 @@ from bot.requests import (
     CHOICE,
     Conversation,
     connected_services,
+    continue_plan,
     handle_request,
-    missing_connections,
+    preview_blocks,
+    show_result,
 )
+from bot.run_status import dm_channel
 from bot.services import BotServices
 from workflows.engine import ResumeMode
 from workflows.model import Workflow
+from workflows.planning.results import Plan
 from workflows.validate import problems_from_error, validate
 
 
@@ -119,20 +131,62 @@ def register(app: AsyncApp) -> None:
         await services.pending.save(team, plan_id, document=edited.to_document())
         await services.audit.record(team, body["user"]["id"], "plan.edited", plan_id)
         where = Conversation(team, plan.user_id, plan.channel_id, plan.thread_ts)
+        blocks, text = await preview_blocks(
+            services,
+            client,
+            where,
+            plan_id,
+            Plan(edited, summary=edited.name),
+            await connected_services(services, team, plan.user_id),
+            plan.workflow_id,
+        )
         await client.chat_update(
-            channel=plan.channel_id,
-            ts=plan.message_ts,
-            text=f"Plan: {edited.name}",
-            blocks=plan_blocks(
-                plan_id,
-                edited,
-                services.service_titles(),
-                await missing_connections(
-                    services, where, edited, await connected_services(services, team, plan.user_id)
-                ),
-                plan.user_id,
-                services.registry,
-            ),
+            channel=plan.channel_id, ts=plan.message_ts, text=text, blocks=blocks
+        )
+
+    @app.action(WORKFLOW_EDIT)
+    async def edit_workflow(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """The Edit modal of a stored workflow (from `/atom show`)."""
+        await ack()
+        team, user, workflow_id = _clicked(body)
+        try:
+            record = await operations.owned_workflow(services, team, user, workflow_id)
+        except NotAllowed as exc:
+            await tell(client, body, str(exc))
+            return
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=edit_modal(record.id, record.workflow, WORKFLOW_CALLBACK, submit="Preview"),
+        )
+
+    @app.view(WORKFLOW_CALLBACK)
+    async def preview_workflow_edit(
+        ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """The edited workflow becomes a preview of what changes, in the person's DM;
+        approving it there stores the next version."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        try:
+            record = await operations.owned_workflow(services, team, user, view["private_metadata"])
+        except NotAllowed as exc:
+            await ack(response_action="errors", errors={NAME_BLOCK: str(exc)})
+            return
+        edited, errors = edited_workflow(services, record.workflow, view["state"]["values"])
+        if edited is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        where = Conversation(team, user, await dm_channel(client, user))
+        await show_result(
+            services,
+            client,
+            where,
+            "(edited in the form)",
+            Plan(edited, summary=edited.name),
+            await connected_services(services, team, user),
+            edits=record.id,
         )
 
     @app.action(re.compile(rf"^{CHOICE}_\d+$"))
@@ -149,6 +203,32 @@ def register(app: AsyncApp) -> None:
         if await services.pending.decide(team, plan_id, CANCELLED, user):
             where = Conversation(team, user, plan.channel_id, plan.thread_ts)
             await handle_request(request, where, services, client)
+
+    @app.action(re.compile(rf"^{ANSWER}_(\d+|menu)$"))
+    async def answer_by_choosing(
+        ack: AsyncAck, body: dict, client: AsyncWebClient, services: BotServices
+    ) -> None:
+        """An offered answer was clicked (a button, or picked in the menu): it answers the
+        question exactly as typing it in the thread would."""
+        await ack()
+        team, user = body["team"]["id"], body["user"]["id"]
+        clicked = body["actions"][0]
+        answer = clicked.get("value") or (clicked.get("selected_option") or {}).get("value", "")
+        plan = await services.pending.get(team, clicked["block_id"].removeprefix(f"{ANSWER}_"))
+        if plan is None or plan.user_id != user:
+            await tell(client, body, "Only the person who asked can answer this question.")
+            return
+        if not await services.pending.decide(team, plan.id, CANCELLED, user):
+            await tell(client, body, "This question was already answered.")
+            return
+        await client.chat_update(
+            channel=plan.channel_id,
+            ts=plan.message_ts,
+            text=plan.question or "Answered",
+            blocks=answered_blocks(plan.question or "", f"<@{user}> chose *{answer}*."),
+        )
+        where = Conversation(team, user, plan.channel_id, plan.thread_ts)
+        await continue_plan(plan, answer, where, services, client)
 
     @app.action(re.compile(rf"^{CONNECT}_.+$"))
     async def connect_link(ack: AsyncAck) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from tests.scheduler.conftest import OWNER, TEAM, World, echo_workflow
 from workflows.scheduling.jobs import fire_key
 from workflows.scheduling.reconcile import SCHEDULE_PREFIX
-from workflows.store import AuditLog, RunStatus
+from workflows.store import AuditLog, RunStatus, WorkflowRepo, WorkflowState
 from workflows.subscriptions import ReceiptOutcome, TriggerStore
 
 
@@ -140,3 +140,17 @@ async def test_a_fire_queued_behind_a_run_starts_once_that_run_has_ended(world: 
     queued_run = next(run for run in runs if run.id == receipt.run_id)
     assert queued_run.trigger_payload["scheduled_at"] == fire_time.isoformat()
     assert {run.status for run in runs} == {RunStatus.SUCCEEDED}
+
+
+async def test_a_workflow_at_a_single_time_is_completed_and_unscheduled(world: World) -> None:
+    async with world.node() as node:
+        fire_at = datetime.now(UTC) + timedelta(milliseconds=300)
+        workflow_id = await world.store(echo_workflow(world.settings.http_base_url, _at(fire_at)))
+        await node.services.triggers.apply(TEAM, workflow_id)
+        [run] = await world.wait_for_runs(workflow_id, 1)
+        assert run.status == RunStatus.SUCCEEDED
+        record = await WorkflowRepo(world.database).get(TEAM, workflow_id)
+        assert record.state == WorkflowState.COMPLETED
+        await node.services.triggers.reconcile()
+        assert await node.services.scheduler.schedules([SCHEDULE_PREFIX + workflow_id]) == []
+        assert await TriggerStore(world.database).get(workflow_id) is None
